@@ -1,0 +1,82 @@
+"""Seconds per image for each processing type at 12 MP, as a ratio to the floor.
+
+The floor is Pillow decoding the same input and re-encoding it as JPEG quality 90 at full size,
+measured in the same run (the shared machine is noisy: compare ratios, not absolute seconds).
+
+    .venv/bin/python bench/speed.py [--repeat 3] [--threads 1] [IMAGE ...]
+
+Without images it generates a 4000 x 3000 document photo and product photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import io
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.synth import document_scene, encode, product_scene
+
+from photofix.imaging.codec import ImageLimits
+from photofix.models import load_models
+from photofix.pipelines import PipelineOptions
+from photofix.process import process_image
+
+LIMITS = ImageLimits()
+
+
+def floor_seconds(data: bytes) -> float:
+    start = time.perf_counter()
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return time.perf_counter() - start
+
+
+def best_of(repeat: int, run) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("images", nargs="*", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    if args.images:
+        inputs = {path.name: (path.read_bytes(), (0, 1, 2, 3, 4)) for path in args.images}
+    else:
+        document, _ = document_scene(size=(4000, 3000))
+        product, _ = product_scene(size=(4000, 3000))
+        inputs = {
+            "document 12 MP": (encode(document, "JPEG", quality=92), (0, 1, 2)),
+            "product 12 MP": (encode(product, "JPEG", quality=92), (3, 4)),
+        }
+    models = load_models(args.threads)
+    print(f"{'input':<20} {'type':>4} {'seconds':>8} {'floor s':>8} {'ratio':>6}")
+    for name, (data, kinds) in inputs.items():
+        for kind in kinds:
+            options = PipelineOptions(type=kind)
+            process_image(data, options, models, LIMITS)  # warm-up
+            ours = best_of(
+                args.repeat, functools.partial(process_image, data, options, models, LIMITS)
+            )
+            floor = best_of(args.repeat, functools.partial(floor_seconds, data))
+            print(f"{name:<20} {kind:>4} {ours:>8.3f} {floor:>8.3f} {ours / floor:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""The PicWish-compatible routes, plus signed result downloads and health checks."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+
+from photofix import fetch
+from photofix.api.deps import AppState, KeyDep, StateDep
+from photofix.api.envelope import envelope, error_response
+from photofix.api.schemas import (
+    ERROR_RESPONSES,
+    CreatedEnvelope,
+    TaskEnvelope,
+    task_data,
+)
+from photofix.errors import BadRequest, ImageTooLarge
+from photofix.pipelines import ENHANCE_MODES, PROCESSING_TYPES
+from photofix.storage.local import RESULTS_ROUTE
+from photofix.tasks.model import State, Task, TaskOptions
+
+TASKS_PATH = "/api/tasks/visual/correction"
+OUTPUT_FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
+
+router = APIRouter()
+
+
+@router.post(
+    TASKS_PATH,
+    response_model=CreatedEnvelope,
+    responses={
+        **ERROR_RESPONSES,
+        200: {
+            "description": "async: the task id; sync: the task (or, with return_type 3, the "
+            "image bytes with X-Task-* headers)",
+            "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
+        },
+    },
+    summary="Create a visual-correction task",
+)
+async def create_task(
+    request: Request,
+    state: StateDep,
+    key: KeyDep,
+    image_file: Annotated[UploadFile | None, File(description="source image bytes")] = None,
+    image_url: Annotated[str | None, Form(description="source image URL (http/https)")] = None,
+    sync: Annotated[int, Form(description="1: wait and return the result")] = 0,
+    type: Annotated[int, Form(description="0 scan, 1 enhance, 2 both, 3 crop, 4 cut out")] = 1,
+    return_type: Annotated[int, Form(description="1 URL, 2 base64, 3 raw bytes")] = 1,
+    output_format: Annotated[
+        str | None, Form(alias="format", description="png | jpg | webp (beyond PicWish)")
+    ] = None,
+    enhance: Annotated[
+        str, Form(description="color | gray | bw | none (types 1, 2; beyond PicWish)")
+    ] = "color",
+    corners: Annotated[
+        str | None, Form(description="8 numbers x,y TL TR BR BL: use this page quad (0, 2)")
+    ] = None,
+) -> Any:
+    options = _parse_options(sync, type, return_type, output_format, enhance, corners)
+    image_url = image_url or None
+    if (image_file is None) == (image_url is None):
+        raise BadRequest("give exactly one of image_file or image_url", field="image_file")
+    data = None
+    if image_file is not None:
+        data = await _read_upload(image_file, state.settings.max_image_bytes)
+    else:
+        image_url = fetch.validate_image_url(image_url or "")
+    task = await anyio.to_thread.run_sync(
+        lambda: state.service.create(key.key_id, options, image_bytes=data, image_url=image_url)
+    )
+    if not sync:
+        return envelope({"task_id": task.task_id})
+    task = await state.service.wait(key.key_id, task.task_id, state.settings.sync_timeout)
+    return await _render(request, state, task, binary=options.return_type == 3)
+
+
+@router.get(
+    TASKS_PATH + "/{task_id}",
+    response_model=TaskEnvelope,
+    responses=ERROR_RESPONSES,
+    summary="Query a task",
+)
+async def get_task(request: Request, state: StateDep, key: KeyDep, task_id: str) -> Any:
+    task = await anyio.to_thread.run_sync(state.service.get, key.key_id, task_id)
+    return await _render(request, state, task, binary=False)
+
+
+@router.get(RESULTS_ROUTE + "/{kind}/{name}", include_in_schema=False)
+async def download_result(
+    state: StateDep,
+    kind: str,
+    name: str,
+    expires: Annotated[int, Query()],
+    signature: Annotated[str, Query()],
+) -> Response:
+    store = state.local_results
+    blob = f"{kind}/{name}"
+    if store is None or kind != "results" or not store.verify(blob, expires, signature):
+        return error_response(403, "result URL is invalid or has expired")
+    path = store.path(blob)
+    if not path.is_file():
+        return error_response(404, "result no longer exists")
+    return FileResponse(path, media_type=_media_type(name))
+
+
+@router.get("/healthz", include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _parse_options(
+    sync: int,
+    type: int,
+    return_type: int,
+    output_format: str | None,
+    enhance: str,
+    corners: str | None,
+) -> TaskOptions:
+    if sync not in (0, 1):
+        raise BadRequest("sync must be 0 or 1", field="sync")
+    if type not in PROCESSING_TYPES:
+        raise BadRequest("type must be one of 0, 1, 2, 3, 4", field="type")
+    if return_type not in (1, 2, 3):
+        raise BadRequest("return_type must be 1, 2 or 3", field="return_type")
+    if return_type == 3 and sync != 1:
+        raise BadRequest("return_type 3 (raw bytes) needs sync=1", field="return_type")
+    fmt = None
+    if output_format:
+        fmt = OUTPUT_FORMATS.get(output_format.lower())
+        if fmt is None:
+            raise BadRequest("format must be png, jpg or webp", field="format")
+    if enhance not in ENHANCE_MODES:
+        raise BadRequest(f"enhance must be one of {', '.join(ENHANCE_MODES)}", field="enhance")
+    return TaskOptions(
+        type=type,
+        return_type=return_type,
+        output_format=fmt,
+        enhance=enhance,
+        corners=_parse_corners(corners) if corners else None,
+    )
+
+
+def _parse_corners(text: str) -> tuple[float, ...]:
+    """8 numbers, as a JSON array (flat or [[x, y], ...]) or separated by commas/spaces."""
+    try:
+        values = json.loads(text) if text.lstrip().startswith("[") else re.split(r"[,\s]+", text)
+        numbers = tuple(float(v) for v in _flatten(values) if v != "")
+    except (ValueError, TypeError):
+        raise BadRequest("corners must be 8 numbers", field="corners") from None
+    if len(numbers) != 8 or any(n != n or n < 0 for n in numbers):
+        raise BadRequest("corners must be 8 non-negative numbers", field="corners")
+    return numbers
+
+
+def _flatten(values: Any) -> list[Any]:
+    if isinstance(values, list):
+        return [item for value in values for item in _flatten(value)]
+    return [values]
+
+
+async def _read_upload(upload: UploadFile, max_bytes: int) -> bytes:
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"image_file is over the {max_bytes // (1024 * 1024)} MB limit")
+    if not data:
+        raise BadRequest("image_file is empty", field="image_file")
+    return data
+
+
+async def _render(request: Request, state: AppState, task: Task, *, binary: bool) -> Response:
+    """The task as PicWish's envelope, or as the image bytes for a finished return_type 3."""
+    finished = task.state == State.SUCCEEDED and task.result_blob is not None
+    if binary and finished:
+        body = await anyio.to_thread.run_sync(state.service.results.get, task.result_blob)
+        return Response(body, media_type=task.result_content_type, headers=_task_headers(task))
+    image = None
+    if finished:
+        image = await _image_field(request, state, task)
+    return JSONResponse(envelope(task_data(task, image).model_dump()))
+
+
+async def _image_field(request: Request, state: AppState, task: Task) -> str | None:
+    assert task.result_blob is not None
+    if task.options.return_type == 2:
+        data = await anyio.to_thread.run_sync(state.service.results.get, task.result_blob)
+        return base64.b64encode(data).decode("ascii")
+    base_url = state.settings.public_url or str(request.base_url)
+    return state.service.results.url(task.result_blob, task.expires_at, base_url)
+
+
+def _task_headers(task: Task) -> dict[str, str]:
+    data = task_data(task, None).model_dump(exclude={"image", "meta"})
+    headers = {
+        "X-Task-" + name.removeprefix("task_").replace("_", "-").title(): str(value)
+        for name, value in data.items()
+        if value is not None
+    }
+    if task.meta is not None:
+        headers["X-Task-Meta"] = json.dumps(task.meta, separators=(",", ":"))
+    return headers
+
+
+def _media_type(name: str) -> str:
+    suffix = name.rsplit(".", 1)[-1].lower()
+    return {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}.get(
+        suffix, "application/octet-stream"
+    )

@@ -1,0 +1,173 @@
+"""`photofix` command line: serve the API, manage keys, process files locally.
+
+Only this layer turns typed errors into exit codes (each PhotofixError declares its own).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from photofix.config import Settings, load_settings
+from photofix.errors import PhotofixError
+from photofix.keys import KeyStore
+
+app = typer.Typer(
+    help="photofix: document scanning and product cut-outs, offline, PicWish-compatible.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(
+    help="Manage API keys (stored hashed in the data dir).", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+err = Console(stderr=True)
+out = Console()
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", envvar="PHOTOFIX_DATA_DIR", help="Task store, results and keys live here."
+    ),
+]
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except Exception as exc:  # pydantic's ValidationError lists every bad setting
+        err.print(f"[red]invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Image worker processes.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the HTTP API with its embedded worker pool (no other services needed)."""
+    import uvicorn
+
+    from photofix.api import create_app
+
+    settings = _settings(host=host, port=port, workers=workers, data_dir=data_dir)
+    _announce(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _announce(settings: Settings) -> None:
+    """On a first run, create a key and show how to call the service with it."""
+    store = KeyStore(settings.keys_path)
+    base = f"http://{settings.host}:{settings.port}"
+    if store.list():
+        err.print(
+            f"photofix on {base} (data in {settings.data_dir}); "
+            f"{len(store.list())} API key(s) configured. New one: photofix keys create NAME"
+        )
+        return
+    _, token = store.create("default")
+    err.print(f"[bold]photofix[/bold] on {base}  (data in {settings.data_dir})")
+    err.print(f"Your API key (shown once, stored hashed): [bold green]{token}[/bold green]")
+    err.print(
+        "Try it:\n"
+        f"  curl -H 'X-API-KEY: {token}' -F sync=1 -F type=2 -F return_type=3 \\\n"
+        f"       -F image_file=@photo.jpg {base}/api/tasks/visual/correction -o scan.jpg\n"
+        f"API docs: {base}/docs"
+    )
+
+
+@keys_app.command("create")
+def keys_create(name: str, data_dir: DataDir = None) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    settings = _settings(data_dir=data_dir)
+    key, token = KeyStore(settings.keys_path).create(name)
+    err.print(f"created key {key.name!r} (id {key.key_id}); it is shown only now:")
+    out.print(token, highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """List key names and ids (never the keys)."""
+    settings = _settings(data_dir=data_dir)
+    for key in KeyStore(settings.keys_path).list():
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(key.created_at))
+        out.print(f"{key.key_id}  {key.name}  created {created}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(name_or_id: str, data_dir: DataDir = None) -> None:
+    """Delete a key by name or id."""
+    settings = _settings(data_dir=data_dir)
+    if not KeyStore(settings.keys_path).revoke(name_or_id):
+        err.print(f"no key named {name_or_id!r}")
+        raise typer.Exit(4)
+
+
+@app.command()
+def process(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files.", exists=False)],
+    type_: Annotated[
+        int,
+        typer.Option(
+            "--type", "-t", min=0, max=4, help="0 scan, 1 enhance, 2 both, 3 crop, 4 cut out."
+        ),
+    ] = 1,
+    out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Where results go.")] = Path("."),
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help="png | jpg | webp (default: by result)")
+    ] = None,
+    enhance: Annotated[str, typer.Option(help="color | gray | bw | none")] = "color",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per image (with meta).")
+    ] = False,
+) -> None:
+    """Process images locally, without a server."""
+    from photofix.local import process_file
+
+    if fmt is not None and fmt.lower() not in ("png", "jpg", "jpeg", "webp"):
+        raise typer.BadParameter("format must be png, jpg or webp", param_hint="--format")
+    settings = _settings()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    exit_code = 0
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=len(inputs) < 2,
+    )
+    with progress:
+        bar = progress.add_task("processing", total=len(inputs))
+        for path in inputs:
+            progress.update(bar, description=path.name)
+            try:
+                report = process_file(path, out_dir, settings, type_, fmt, enhance)
+            except PhotofixError as exc:
+                exit_code = exit_code or exc.exit_code
+                report = {"input": str(path), "error": exc.message, "code": exc.exit_code}
+                if not as_json:
+                    err.print(f"[red]{path}: {exc.message}[/red]")
+            except OSError as exc:
+                exit_code = exit_code or 1
+                report = {"input": str(path), "error": str(exc), "code": 1}
+                if not as_json:
+                    err.print(f"[red]{path}: {exc}[/red]")
+            else:
+                if not as_json:
+                    err.print(f"{path} -> {report['output']}")
+            if as_json:
+                sys.stdout.write(json.dumps(report) + "\n")
+                sys.stdout.flush()
+            progress.advance(bar)
+    raise typer.Exit(exit_code)

@@ -1,0 +1,106 @@
+"""Settings, validated once at start-up. Every value can come from a `PHOTOFIX_*` variable.
+
+No module-level instance: callers build one with `load_settings()` and pass it down.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MB = 1024 * 1024
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("photofix", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PHOTOFIX_", extra="ignore")
+
+    # Where the task store, results, uploaded sources, keys and the signing secret live.
+    # Two instances with different data dirs share nothing.
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    # Base of result URLs handed to clients; default: the URL the request came in on.
+    public_url: str | None = None
+    runtime: Literal["embedded"] = "embedded"
+
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    model_threads: int = Field(1, ge=1)
+    sync_timeout: float = Field(30.0, gt=0)
+    task_timeout: float = Field(120.0, gt=0)
+    retention_seconds: int = Field(3600, ge=1)
+    sweep_interval: float = Field(60.0, gt=0)
+    # Past this many unfinished tasks new ones get 503 instead of piling up.
+    max_pending_tasks: int = Field(256, ge=1)
+    rate_limit_per_minute: int = Field(600, ge=0)  # per key; 0 disables
+
+    max_image_bytes: int = Field(20 * MB, ge=1)
+    max_image_side: int = Field(4096, ge=1)
+    fetch_timeout: float = Field(10.0, gt=0)
+    # CIDRs image_url may reach although they are private/loopback (e.g. an intranet CDN).
+    fetch_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # HMAC key for result URLs; default: a random one kept in data_dir (see secret_key()).
+    url_secret: str | None = None
+
+    @field_validator("fetch_allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)
+        return value
+
+    @property
+    def allow_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(cidr, strict=False) for cidr in self.fetch_allow_networks]
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "tasks.sqlite3"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def keys_path(self) -> Path:
+        return self.data_dir / "keys.json"
+
+    def secret_key(self) -> bytes:
+        """The URL-signing secret: configured, or created once per data dir and kept there."""
+        if self.url_secret:
+            return self.url_secret.encode()
+        path = self.data_dir / "url-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process won the race; use its secret
+                pass
+            else:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(os.urandom(32).hex().encode())
+        return path.read_bytes().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (CLI flags) on top."""
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings

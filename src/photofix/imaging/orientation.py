@@ -1,0 +1,245 @@
+"""Upright rotation (0/90/180/270) and residual skew of a (flattened) document page.
+
+Two independent cues decide the quarter turn: a whole-page classifier, and the text lines'
+geometry (their long axis says horizontal or vertical writing, the per-line 0/180 classifier says
+which way each reads). They are combined as independent evidence; when the combination is not
+clearly for one answer, the page is left as it is (turning a correct page is the worst error).
+
+Angles: `Rotation.clockwise` is the clockwise turn to APPLY. The page classifier reports the
+counter-clockwise angle that makes the page upright, so its label L means clockwise (360-L)%360.
+`estimate_skew` returns the clockwise angle (degrees) to apply with `geometry.rotate_small`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from photofix.imaging.protocols import OrientationModel, TextLine, TextLineModel
+
+ANGLES = (0, 90, 180, 270)
+MIN_CONFIDENCE = 0.6  # below this the page is not turned
+CLASSIFIER_ALONE = 0.8  # without text evidence, the classifier must be this sure on its own
+MIN_ELONGATION = 2.5  # a box this much longer than high is a line, not a glyph
+TEXT_PRIOR = 2.0  # pseudo-lines of "no opinion" added to the text vote
+MAX_SKEW = 15.0
+SKEW_WORK_SIDE = 1280
+PROFILE_WORK_SIDE = 1000
+
+
+@dataclass(frozen=True)
+class Rotation:
+    clockwise: int  # 0, 90, 180 or 270: the turn to apply
+    confidence: float  # 0..1 for the chosen turn
+    source: str  # "classifier", "text", "classifier+text", "unsure" or "none"
+
+
+def detect_rotation(
+    rgb: np.ndarray,
+    orientation_model: OrientationModel | None,
+    text_model: TextLineModel | None,
+) -> Rotation:
+    """The clockwise quarter turn that makes the page upright (0 when unsure)."""
+    image = _as_rgb(rgb)
+    classifier = None if orientation_model is None else classifier_vote(image, orientation_model)
+    text = None
+    if text_model is not None:
+        text = text_vote(text_model.detect(image))
+    return combine_votes(classifier, text)
+
+
+def classifier_vote(rgb: np.ndarray, model: OrientationModel) -> np.ndarray:
+    """Probabilities of the clockwise turns 0/90/180/270, averaged over square tiles along the
+    long side of elongated pages (the model only sees a centre crop of what it is given)."""
+    votes = []
+    for tile in _tiles(rgb):
+        probs = model.predict(tile)
+        votes.append([float(probs.get((360 - angle) % 360, 0.0)) for angle in ANGLES])
+    vote = np.mean(np.asarray(votes), axis=0)
+    return vote / max(float(vote.sum()), 1e-9)
+
+
+def _tiles(rgb: np.ndarray) -> list[np.ndarray]:
+    height, width = rgb.shape[:2]
+    short, long_ = min(height, width), max(height, width)
+    count = min(3, math.ceil(long_ / short - 0.6))
+    if count <= 1:
+        return [rgb]
+    starts = np.linspace(0, long_ - short, count).round().astype(int)
+    if height >= width:
+        return [rgb[s : s + short] for s in starts]
+    return [rgb[:, s : s + short] for s in starts]
+
+
+@dataclass(frozen=True)
+class TextVote:
+    probs: np.ndarray  # over clockwise turns 0/90/180/270, prior included
+    lines: float  # effective number of lines that voted
+
+
+def text_vote(lines: list[TextLine]) -> TextVote | None:
+    """Each elongated line votes for the turn that makes it read left to right: its long axis
+    picks the axis, its 0/180 classifier the direction. Longer lines weigh more (capped)."""
+    votes = np.zeros(4)
+    weights = []
+    lengths = [float(np.linalg.norm(line.box[1] - line.box[0])) for line in lines]
+    typical = float(np.median(lengths)) if lengths else 1.0
+    for line, length in zip(lines, lengths, strict=True):
+        height = float(np.linalg.norm(line.box[3] - line.box[0]))
+        if height <= 0 or length / height < MIN_ELONGATION:
+            continue
+        axis = line.box[1] - line.box[0]
+        angle = math.degrees(math.atan2(float(axis[1]), float(axis[0])))  # clockwise on screen
+        quarter = round(angle / 90.0)
+        if abs(angle - 90.0 * quarter) > 30:  # diagonal: says nothing about quarter turns
+            continue
+        content = (90 * quarter) % 360  # the text is turned this much clockwise
+        weight = min(length / typical, 2.0) * float(line.score)
+        forward, backward = (360 - content) % 360, (180 - content) % 360
+        votes[ANGLES.index(forward)] += weight * (1.0 - line.upside_down)
+        votes[ANGLES.index(backward)] += weight * line.upside_down
+        weights.append(weight)
+    if not weights:
+        return None
+    total = float(sum(weights))
+    probs = (votes + TEXT_PRIOR / 4.0) / (total + TEXT_PRIOR)
+    return TextVote(probs, total)
+
+
+def combine_votes(classifier: np.ndarray | None, text: TextVote | None) -> Rotation:
+    """Independent evidence multiplies. Never turn on weak or conflicting evidence."""
+    if classifier is None and text is None:
+        return Rotation(0, 0.0, "none")
+    if text is None:
+        assert classifier is not None
+        best = int(np.argmax(classifier))
+        confidence = float(classifier[best])
+        if confidence < CLASSIFIER_ALONE:
+            return Rotation(0, confidence, "unsure")
+        return Rotation(ANGLES[best], confidence, "classifier")
+    if classifier is None:
+        combined, source = text.probs, "text"
+    else:
+        combined, source = classifier * text.probs, "classifier+text"
+    combined = combined / max(float(combined.sum()), 1e-12)
+    best = int(np.argmax(combined))
+    confidence = float(combined[best])
+    if confidence < MIN_CONFIDENCE:
+        return Rotation(0, confidence, "unsure")
+    return Rotation(ANGLES[best], confidence, source)
+
+
+# --- skew ------------------------------------------------------------------------------------
+
+
+def estimate_skew(rgb: np.ndarray, text_model: TextLineModel | None = None) -> float:
+    """Clockwise degrees to apply so the (upright) page's text lines are level; 0.0 when there
+    is no clear evidence or the estimate is beyond +-MAX_SKEW (then it is not a skew)."""
+    image = _as_rgb(rgb)
+    # The projection profile is precise (a few hundredths of a degree) but can be fooled by
+    # non-text structure; detected text lines are robust but quantised (~0.2 degrees). When
+    # both speak and agree, the profile's value is kept; when they disagree, the lines win.
+    profile = skew_from_profile(image)
+    lines = None
+    if text_model is not None:
+        small, _ = _shrink(image, SKEW_WORK_SIDE)
+        lines = skew_from_lines(text_model.detect(small))
+    if lines is not None and (profile is None or abs(profile - lines) > 1.0):
+        angle = lines
+    else:
+        angle = profile
+    if angle is None or abs(angle) > MAX_SKEW:
+        return 0.0
+    return float(-angle)
+
+
+def skew_from_lines(lines: list[TextLine], min_lines: int = 3) -> float | None:
+    """Length-weighted median slope (degrees, clockwise on screen) of the long horizontal-ish
+    lines; None when there are too few or they disagree."""
+    angles, weights = [], []
+    for line in lines:
+        axis = line.box[1] - line.box[0]
+        length = float(np.linalg.norm(axis))
+        height = float(np.linalg.norm(line.box[3] - line.box[0]))
+        if height <= 0 or length / height < 4.0:
+            continue
+        angle = math.degrees(math.atan2(float(axis[1]), float(axis[0])))
+        angle = (angle + 90.0) % 180.0 - 90.0  # direction does not matter for a slope
+        if abs(angle) <= MAX_SKEW + 5:
+            angles.append(angle)
+            weights.append(length)
+    if len(angles) < min_lines:
+        return None
+    values, w = np.asarray(angles), np.asarray(weights)
+    median = _weighted_median(values, w)
+    spread = _weighted_median(np.abs(values - median), w)
+    if spread > 1.5:
+        return None
+    return median
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2.0)])
+
+
+def skew_from_profile(rgb: np.ndarray) -> float | None:
+    """Slope (degrees, clockwise on screen) at which the rows of ink are sharpest: the
+    projection-profile method, coarse to fine, on dark ink pixels of a shrunken copy."""
+    small, _ = _shrink(rgb, PROFILE_WORK_SIDE)
+    points = _ink_points(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+    if points is None:
+        return None
+    coarse = np.arange(-MAX_SKEW, MAX_SKEW + 1e-6, 0.5)
+    scores = np.array([_profile_sharpness(points, a) for a in coarse])
+    best = float(coarse[int(np.argmax(scores))])
+    if scores.max() < 1.15 * float(np.median(scores)) or abs(best) >= MAX_SKEW:
+        return None  # no angle stands out: no text rows (or not a skew)
+    fine = np.arange(best - 0.5, best + 0.5 + 1e-6, 0.05)
+    return float(fine[int(np.argmax([_profile_sharpness(points, a) for a in fine]))])
+
+
+def _ink_points(gray: np.ndarray, limit: int = 60000) -> np.ndarray | None:
+    """(N, 2) x, y of dark-on-light ink pixels (adaptive threshold), subsampled."""
+    block = max(15, (min(gray.shape) // 30) | 1)
+    ink = cv2.adaptiveThreshold(
+        gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12
+    )
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 200:
+        return None
+    if len(xs) > limit:
+        keep = np.random.default_rng(0).choice(len(xs), limit, replace=False)
+        xs, ys = xs[keep], ys[keep]
+    return np.stack([xs, ys], axis=1).astype(np.float32)
+
+
+def _profile_sharpness(points: np.ndarray, angle: float) -> float:
+    """Sum of squared row counts after levelling lines that slope by `angle` degrees."""
+    rad = math.radians(angle)
+    rows = points[:, 1] * math.cos(rad) - points[:, 0] * math.sin(rad)
+    rows = np.round(rows - rows.min()).astype(np.int64)
+    counts = np.bincount(rows).astype(np.float64)
+    return float((counts**2).sum())
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def _shrink(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    height, width = image.shape[:2]
+    factor = side / max(height, width)
+    if factor >= 1.0:
+        return image, 1.0
+    size = (max(round(width * factor), 1), max(round(height * factor), 1))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), factor

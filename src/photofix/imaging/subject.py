@@ -1,0 +1,315 @@
+"""Find the main product / subject in a photo, choose its crop box, and measure a small tilt.
+
+The saliency model gives a soft mask. Its significant parts (bright, and not tiny next to the
+largest) make the subject; faint ghosts of neighbouring shelf items and stray specks do not.
+Coordinates are pixels of the image passed in; boxes are (x0, y0, x1, y1) with x1, y1 exclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from photofix.imaging.protocols import SaliencyModel
+
+Box = tuple[int, int, int, int]
+
+# The mask is analysed at this long side: the model itself sees ~320 px, so nothing is lost.
+ANALYSIS_SIDE = 320
+# A mask value of 0.5 separates object from background (the model's decision boundary).
+CORE_LEVEL = 0.5
+# The subject reaches out from its significant cores down to this level (hysteresis), so a
+# faintly detected part of the product is not cut off by the crop.
+EXTENT_LEVEL = 0.25
+# A part counts when it is confidently salient (peak) and not a speck next to the largest part,
+# or when it is big enough that dropping it would be the worse mistake.
+PART_PEAK = 0.85
+PART_MIN_FRACTION = 0.005
+PART_BIG_FRACTION = 0.2
+# Subjects smaller than this fraction of the analysis image are noise.
+MIN_SUBJECT_FRACTION = 0.001
+# Soft mask around the kept parts survives this far (analysis px, ~2% of the long side).
+KEEP_RADIUS = 6
+# Below this confidence the mask is noise: a uniform or random image normalised to [0, 1].
+MIN_CONFIDENCE = 0.3
+# A "subject" touching all four borders and covering this much is a texture, not an object.
+FRAME_FILL = 0.9
+# A crop margin shrinks (evenly) to the available room if at least this fraction of it fits.
+MIN_EVEN_MARGIN = 0.5
+# Tilt: shape must fill this much of its rotated bounding rectangle to count as a box.
+MIN_RECTANGULARITY = 0.88
+MAX_TILT = 10.0
+# Opposite sides of a box may disagree this much (perspective) before the tilt is unsure.
+MAX_SIDE_DISAGREEMENT = 3.0
+# Vertical and horizontal edges are combined only when they agree this well.
+MAX_AXIS_DISAGREEMENT = 1.5
+TILT_SIDE = 1024
+
+
+@dataclass
+class SubjectDetection:
+    """The subject's box, its cleaned soft mask (full image size, float [0, 1]), confidence."""
+
+    bbox: Box
+    mask: np.ndarray
+    confidence: float
+
+
+@dataclass(frozen=True)
+class CropPlan:
+    """A crop box around a subject and the margins it actually got (left, top, right, bottom).
+
+    `even` is False when the subject is too close to the image border for an even margin.
+    """
+
+    box: Box
+    margins: tuple[int, int, int, int]
+    even: bool
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    bbox: Box
+    mask: np.ndarray
+    confidence: float
+    fills_frame: bool
+
+
+def find_subject(rgb: np.ndarray, saliency: SaliencyModel) -> SubjectDetection | None:
+    """The main subject, or None when nothing stands out (blank, noise, or a frame-filling
+    texture): then the caller keeps the whole image."""
+    mask = saliency.predict(rgb)
+    if mask.shape != rgb.shape[:2]:
+        raise ValueError(f"saliency mask {mask.shape} does not match image {rgb.shape[:2]}")
+    found = _analyse(mask)
+    if found is None or found.confidence < MIN_CONFIDENCE or found.fills_frame:
+        return None
+    return SubjectDetection(found.bbox, found.mask, found.confidence)
+
+
+def subject_bbox(mask: np.ndarray) -> Box | None:
+    """Box of the significant parts of a soft mask (e.g. after the mask was rotated)."""
+    found = _analyse(mask)
+    return None if found is None else found.bbox
+
+
+def plan_crop(bbox: Box, image_shape: tuple[int, ...], *, margin: float = 0.05) -> CropPlan:
+    """Crop box with a margin of `margin` x the box's longer side on every side, kept inside the
+    image. If one side lacks room, the margin shrinks evenly when at least half of it fits;
+    otherwise each side gets what fits and the plan is marked uneven."""
+    height, width = image_shape[:2]
+    x0, y0, x1, y1 = _clamp_box(bbox, width, height)
+    want = round(margin * max(x1 - x0, y1 - y0))
+    room = (x0, y0, width - x1, height - y1)
+    if min(room) >= MIN_EVEN_MARGIN * want:
+        got = (min(want, *room),) * 4
+    else:
+        got = tuple(min(want, r) for r in room)
+    left, top, right, bottom = got
+    box = (x0 - left, y0 - top, x1 + right, y1 + bottom)
+    return CropPlan(box, (left, top, right, bottom), len(set(got)) == 1)
+
+
+def crop_with_margin(bbox: Box, image_shape: tuple[int, ...], *, margin: float = 0.05) -> Box:
+    """`plan_crop(...).box`: the crop box with an even margin, clamped to the image."""
+    return plan_crop(bbox, image_shape, margin=margin).box
+
+
+def estimate_tilt(rgb: np.ndarray, mask: np.ndarray) -> float:
+    """Clockwise rotation in degrees (|a| <= MAX_TILT) that makes a boxy product upright;
+    positive when the product leans counter-clockwise. 0.0 when unsure or not a box (round
+    fruit, bottles, mugs, a hand holding the product...). `rgb` is accepted for future use of
+    image edges; the mask's straight sides are precise enough at the working resolution."""
+    contour = _main_contour(mask)
+    if contour is None:
+        return 0.0
+    rect = cv2.minAreaRect(contour)
+    (_, _), (rw, rh), _ = rect
+    if rw * rh <= 0 or cv2.contourArea(contour) / (rw * rh) < MIN_RECTANGULARITY:
+        return 0.0
+    sides = _side_angles(contour.reshape(-1, 2).astype(np.float32), cv2.boxPoints(rect))
+    tilt = _combine_sides(sides)
+    return 0.0 if tilt is None or abs(tilt) > MAX_TILT else round(tilt, 2)
+
+
+# --- mask analysis ---------------------------------------------------------------------------
+
+
+def _analyse(mask: np.ndarray) -> _Analysis | None:
+    height, width = mask.shape
+    scale = min(1.0, ANALYSIS_SIDE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(mask.astype(np.float32, copy=False), size, interpolation=cv2.INTER_AREA)
+    kept = _kept_parts(small)
+    if kept is None:
+        return None
+    zone = cv2.dilate(_grown(small, kept), _disk(KEEP_RADIUS)).astype(np.float32)
+    # A soft-edged zone so the cut-off of far haze leaves no step in the mask.
+    zone = cv2.GaussianBlur(zone, (0, 0), KEEP_RADIUS / 3)
+    cleaned = mask * cv2.resize(zone, (width, height), interpolation=cv2.INTER_LINEAR)
+    bbox = _box_of(cleaned >= EXTENT_LEVEL)
+    if bbox is None:
+        return None
+    return _Analysis(bbox, cleaned, _confidence(small, kept), _fills_frame(kept))
+
+
+def _kept_parts(small: np.ndarray) -> np.ndarray | None:
+    """uint8 0/1 map of the significant parts of the mask's core, or None if there are none."""
+    core = (small >= CORE_LEVEL).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
+    if count <= 1:
+        return None
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    largest = areas.max()
+    if largest < MIN_SUBJECT_FRACTION * small.size:
+        return None
+    peaks = np.zeros(count, np.float32)
+    np.maximum.at(peaks, labels.ravel(), small.ravel())
+    peaks = peaks[1:]
+    bright = (peaks >= PART_PEAK) & (areas >= PART_MIN_FRACTION * largest)
+    good = bright | (areas >= PART_BIG_FRACTION * largest)
+    lut = np.zeros(count, np.uint8)
+    lut[np.flatnonzero(good) + 1] = 1
+    return lut[labels]
+
+
+def _grown(small: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The kept cores plus every faint (>= EXTENT_LEVEL) region connected to them."""
+    faint = (small >= EXTENT_LEVEL).astype(np.uint8)
+    count, labels = cv2.connectedComponents(faint, connectivity=8)
+    touched = np.zeros(count, np.uint8)
+    touched[np.unique(labels[kept.astype(bool)])] = 1
+    touched[0] = 0
+    return touched[labels]
+
+
+def _confidence(small: np.ndarray, kept: np.ndarray) -> float:
+    """How object-like the mask is. A real subject is solid (near 1 inside its core) and the
+    rest of the mask is clear; a min-max-normalised mask of nothing is a lukewarm blob in a
+    wide haze of mid values. The object's own soft rim is not counted as haze, so small
+    subjects (mostly rim) are not penalised."""
+    core = cv2.erode(kept, np.ones((3, 3), np.uint8)).astype(bool)
+    if not core.any():
+        core = kept.astype(bool)
+    solidity = float(small[core].mean())
+    near = cv2.dilate(kept, _disk(3)).astype(bool)
+    haze = float((((small > 0.2) & (small < 0.8)) & ~near).sum()) / float(kept.sum())
+    solid_score = np.clip((solidity - 0.6) / 0.3, 0.0, 1.0)
+    clean_score = np.clip(1.0 - haze, 0.0, 1.0)
+    return float(np.sqrt(solid_score * clean_score))
+
+
+def _fills_frame(kept: np.ndarray) -> bool:
+    touches_all = kept[0].any() and kept[-1].any() and kept[:, 0].any() and kept[:, -1].any()
+    return bool(touches_all and kept.mean() >= FRAME_FILL)
+
+
+def _box_of(binary: np.ndarray) -> Box | None:
+    cols = np.flatnonzero(binary.any(axis=0))
+    if len(cols) == 0:
+        return None
+    rows = np.flatnonzero(binary.any(axis=1))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _clamp_box(bbox: Box, width: int, height: int) -> Box:
+    x0, y0, x1, y1 = (int(v) for v in bbox)
+    x0, x1 = max(0, min(x0, width - 1)), max(1, min(x1, width))
+    y0, y1 = max(0, min(y0, height - 1)), max(1, min(y1, height))
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"empty box {bbox} for an image of {width}x{height}")
+    return x0, y0, x1, y1
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+# --- tilt ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Side:
+    vertical: bool
+    tilt: float  # clockwise correction this side alone asks for, degrees
+    length: float
+
+
+def _main_contour(mask: np.ndarray) -> np.ndarray | None:
+    """Outer contour of the largest solid part, at a resolution fine enough for sub-degree
+    angles."""
+    height, width = mask.shape
+    scale = min(1.0, TILT_SIDE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(mask.astype(np.float32, copy=False), size, interpolation=cv2.INTER_AREA)
+    core = (small >= CORE_LEVEL).astype(np.uint8)
+    contours, _ = cv2.findContours(core, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return None
+    contour = max(contours, key=cv2.contourArea)
+    if cv2.contourArea(contour) < 0.01 * core.size:
+        return None
+    return contour
+
+
+def _side_angles(points: np.ndarray, corners: np.ndarray) -> list[_Side]:
+    """Fit a line to the contour points along each side of the rotated bounding rectangle;
+    sides that are not straight (too few points near them) are left out."""
+    sides = []
+    for i in range(4):
+        a, b = corners[i], corners[(i + 1) % 4]
+        length = float(np.linalg.norm(b - a))
+        if length < 10:
+            continue
+        direction = (b - a) / length
+        normal = np.array([-direction[1], direction[0]], np.float32)
+        rel = points - a
+        along = rel @ direction
+        across = np.abs(rel @ normal)
+        # Middle 80% of the side (rounded corners are not edges), within a thin strip.
+        near = (along > 0.1 * length) & (along < 0.9 * length)
+        near &= across <= 2.0 + 0.02 * length
+        if near.sum() < 0.5 * 0.8 * length:
+            continue
+        vx, vy = cv2.fitLine(points[near], cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()[:2]
+        sides.append(_side(float(vx), float(vy), length))
+    return sides
+
+
+def _side(vx: float, vy: float, length: float) -> _Side:
+    # Image y points down. A near-vertical edge running down and to the right belongs to a
+    # product leaning counter-clockwise: it wants a clockwise (positive) turn.
+    if abs(vy) >= abs(vx):
+        vx, vy = (vx, vy) if vy > 0 else (-vx, -vy)
+        return _Side(True, float(np.degrees(np.arctan2(vx, vy))), length)
+    vx, vy = (vx, vy) if vx > 0 else (-vx, -vy)
+    return _Side(False, float(-np.degrees(np.arctan2(vy, vx))), length)
+
+
+def _combine_sides(sides: list[_Side]) -> float | None:
+    """Both vertical edges when they agree (gravity is what a viewer checks); horizontals
+    join when they agree with them, or stand in when there are no clean verticals."""
+    vertical = _pair([s for s in sides if s.vertical])
+    horizontal = _pair([s for s in sides if not s.vertical])
+    if vertical is not None and horizontal is not None:
+        if abs(_mean(vertical) - _mean(horizontal)) <= MAX_AXIS_DISAGREEMENT:
+            return _mean(vertical + horizontal)
+        return _mean(vertical)
+    if vertical is not None:
+        return _mean(vertical)
+    if horizontal is not None:
+        return _mean(horizontal)
+    return None
+
+
+def _pair(sides: list[_Side]) -> list[_Side] | None:
+    if len(sides) != 2 or abs(sides[0].tilt - sides[1].tilt) > MAX_SIDE_DISAGREEMENT:
+        return None
+    return sides
+
+
+def _mean(sides: list[_Side]) -> float:
+    weights = np.array([s.length for s in sides])
+    return float(np.average([s.tilt for s in sides], weights=weights))

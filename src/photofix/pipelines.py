@@ -1,0 +1,211 @@
+"""Processing types 0..4 as ordered steps over the pure imaging core (SPEC section 2).
+
+Input: an upright (EXIF-applied) RGB array and the warm models. Output: the processed array and
+the `meta` the API reports. Coordinates in meta are pixels of that input.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from photofix.imaging import enhance, geometry, matting, orientation, subject
+from photofix.imaging.document import DocumentDetection, find_document
+from photofix.imaging.protocols import ModelSet
+
+PROCESSING_TYPES = (0, 1, 2, 3, 4)
+ENHANCE_MODES = ("color", "gray", "bw", "none")
+
+# Below this confidence a page quad is not trusted: warping a wrong quad does more harm than
+# leaving the photo whole ("do no harm"); the image is still uprighted.
+MIN_DOCUMENT_CONFIDENCE = 0.5
+# Residual skew smaller than this is not worth a resample.
+MIN_DESKEW_DEGREES = 0.15
+MIN_TILT_DEGREES = 0.5
+PRODUCT_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    type: int = 1
+    enhance: str = "color"
+    corners: tuple[float, ...] | None = None  # 8 numbers: a user-given page quad
+
+
+@dataclass
+class PipelineResult:
+    image: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class _Timings(dict[str, float]):
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = round(time.perf_counter() - start, 4)
+
+
+def run_pipeline(rgb: np.ndarray, options: PipelineOptions, models: ModelSet) -> PipelineResult:
+    if options.type not in _PIPELINES:
+        raise ValueError(f"unknown processing type {options.type}")
+    timings = _Timings()
+    result = _PIPELINES[options.type](rgb, options, models, timings)
+    height, width = result.image.shape[:2]
+    result.meta.update(width=width, height=height, timings=dict(timings))
+    return result
+
+
+def _scan(
+    rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
+) -> PipelineResult:
+    """Type 0: find the page, flatten it, turn it upright, remove residual skew."""
+    with timings.step("find_document"):
+        detection = _detect_page(rgb, options, models)
+    meta: dict[str, Any] = {}
+    page = rgb
+    corners = None
+    if detection is not None and detection.confidence >= MIN_DOCUMENT_CONFIDENCE:
+        corners = detection.corners
+        with timings.step("warp"):
+            size = geometry.rectified_size(corners, rgb.shape)
+            page = geometry.warp_quad(rgb, corners, size)
+        x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+        meta["bbox"] = [int(max(x0, 0)), int(max(y0, 0)), int(x1), int(y1)]
+    else:
+        meta["document"] = _not_found(detection)
+
+    with timings.step("orientation"):
+        rotation = orientation.detect_rotation(page, models.orientation, models.text)
+        page = geometry.rotate_clockwise(page, rotation.clockwise)
+    meta["rotation"] = rotation.clockwise
+    meta["orientation"] = {"confidence": round(rotation.confidence, 3), "source": rotation.source}
+
+    if corners is not None and detection is not None:
+        upright = geometry.corners_for_rotation(corners, rotation.clockwise)
+        meta["document"] = {
+            "found": True,
+            "corners": [[round(float(x), 1), round(float(y), 1)] for x, y in upright],
+            "confidence": round(detection.confidence, 3),
+            "method": detection.method,
+        }
+
+    with timings.step("deskew"):
+        skew = orientation.estimate_skew(page, models.text)
+        if abs(skew) >= MIN_DESKEW_DEGREES:
+            page = geometry.rotate_small(page, skew, fill=_border_colour(page))
+        else:
+            skew = 0.0
+    meta["deskew"] = round(float(skew), 2)
+    return PipelineResult(page, meta)
+
+
+def _enhance(
+    rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
+) -> PipelineResult:
+    """Type 1: even lighting, white paper, crisp ink, colour kept; no crop."""
+    with timings.step("enhance"):
+        image = enhance.enhance_document(rgb, options.enhance)
+    return PipelineResult(image, {"enhance": options.enhance})
+
+
+def _scan_and_enhance(
+    rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
+) -> PipelineResult:
+    """Type 2: type 0 then type 1."""
+    scanned = _scan(rgb, options, models, timings)
+    enhanced = _enhance(scanned.image, options, models, timings)
+    return PipelineResult(enhanced.image, {**scanned.meta, **enhanced.meta})
+
+
+def _crop_product(
+    rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
+) -> PipelineResult:
+    """Type 3: crop to the main subject with an even margin, straightening a small tilt."""
+    crop, _, meta = _locate_and_crop(rgb, models, timings)
+    return PipelineResult(crop, meta)
+
+
+def _cut_out(
+    rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
+) -> PipelineResult:
+    """Type 4: type 3, then a transparent background with a soft, refined alpha edge."""
+    crop, coarse, meta = _locate_and_crop(rgb, models, timings)
+    with timings.step("matting"):
+        alpha = matting.refine_alpha(crop, coarse)
+        foreground = matting.estimate_foreground(crop, alpha)
+        rgba = matting.cutout(foreground, alpha)
+    return PipelineResult(rgba, meta)
+
+
+def _locate_and_crop(
+    rgb: np.ndarray, models: ModelSet, timings: _Timings
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The subject's crop and its coarse mask (same size), plus meta. No subject: whole image."""
+    with timings.step("find_subject"):
+        found = subject.find_subject(rgb, models.saliency)
+    if found is None:
+        mask = np.ones(rgb.shape[:2], np.float32)
+        return rgb, mask, {"subject": {"found": False, "reason": "no salient subject"}}
+
+    meta: dict[str, Any] = {"subject": {"found": True, "confidence": round(found.confidence, 3)}}
+    image, mask = rgb, found.mask
+    with timings.step("straighten"):
+        tilt = subject.estimate_tilt(rgb, found.mask)
+        if abs(tilt) >= MIN_TILT_DEGREES:
+            image = geometry.rotate_small(rgb, tilt, fill=_border_colour(rgb))
+            mask = geometry.rotate_small(found.mask, tilt, fill=0.0)
+            refound = subject.subject_bbox(mask)
+            bbox = refound if refound is not None else found.bbox
+        else:
+            tilt, bbox = 0.0, found.bbox
+    meta["tilt"] = round(float(tilt), 2)
+    x0, y0, x1, y1 = subject.crop_with_margin(bbox, image.shape, margin=PRODUCT_MARGIN)
+    meta["bbox"] = [int(x0), int(y0), int(x1), int(y1)]
+    meta["rotation"] = 0
+    return image[y0:y1, x0:x1], mask[y0:y1, x0:x1], meta
+
+
+def _detect_page(
+    rgb: np.ndarray, options: PipelineOptions, models: ModelSet
+) -> DocumentDetection | None:
+    if options.corners is not None:
+        quad = np.asarray(options.corners, np.float32).reshape(4, 2)
+        return DocumentDetection(geometry.order_corners(quad), 1.0, "user")
+    return find_document(rgb, models.saliency)
+
+
+def _not_found(detection: DocumentDetection | None) -> dict[str, Any]:
+    if detection is None:
+        return {"found": False, "reason": "no page outline found"}
+    return {
+        "found": False,
+        "reason": f"low confidence ({detection.confidence:.2f}); kept the whole image",
+        "confidence": round(detection.confidence, 3),
+    }
+
+
+def _border_colour(image: np.ndarray) -> tuple[int, ...]:
+    """Median colour of the outermost pixels: what newly exposed corners are filled with."""
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]], axis=0).reshape(
+        -1, image.shape[2] if image.ndim == 3 else 1
+    )
+    return tuple(int(v) for v in np.median(border, axis=0))
+
+
+_Pipeline = Callable[[np.ndarray, PipelineOptions, ModelSet, _Timings], PipelineResult]
+_PIPELINES: dict[int, _Pipeline] = {
+    0: _scan,
+    1: _enhance,
+    2: _scan_and_enhance,
+    3: _crop_product,
+    4: _cut_out,
+}

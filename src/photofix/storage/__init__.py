@@ -1,0 +1,1 @@
+"""Blob storage for uploaded sources and results, behind the ResultStore protocol."""

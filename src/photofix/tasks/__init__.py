@@ -1,0 +1,1 @@
+"""The task runtime: a task record, where it is kept (TaskStore), who runs it (Runner)."""

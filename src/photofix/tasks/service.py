@@ -1,0 +1,233 @@
+"""Create, query and run tasks: source -> pipeline -> result store -> state.
+
+`TaskService` is what the API calls; `execute_task` is what a worker runs for one task id.
+Both only talk to the TaskStore, ResultStore and Runner protocols, never to a concrete back-end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+
+from photofix import fetch
+from photofix.errors import Overloaded, PhotofixError, TaskNotFound
+from photofix.imaging import codec
+from photofix.imaging.protocols import ModelSet
+from photofix.pipelines import PipelineOptions
+from photofix.process import process_image
+from photofix.storage.base import ResultStore
+from photofix.tasks.model import State, Task, TaskOptions
+from photofix.tasks.runner import Runner
+from photofix.tasks.store import TaskStore
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 2  # a task whose worker died twice is failed rather than retried forever
+
+
+@dataclass(frozen=True)
+class SourceLimits:
+    image: codec.ImageLimits
+    fetch_timeout: float
+    allow_networks: tuple[Any, ...] = ()
+
+
+def source_blob_name(task_id: str) -> str:
+    return f"sources/{task_id}"
+
+
+def result_blob_name(task_id: str, fmt: str) -> str:
+    return f"results/{task_id}.{'jpg' if fmt == 'jpeg' else fmt}"
+
+
+class TaskService:
+    def __init__(
+        self,
+        store: TaskStore,
+        results: ResultStore,
+        runner: Runner,
+        *,
+        limits: SourceLimits,
+        retention_seconds: int,
+        max_pending_tasks: int,
+    ) -> None:
+        self.store = store
+        self.results = results
+        self.runner = runner
+        self.limits = limits
+        self.retention_seconds = retention_seconds
+        self.max_pending_tasks = max_pending_tasks
+
+    def create(
+        self,
+        owner: str,
+        options: TaskOptions,
+        *,
+        image_bytes: bytes | None = None,
+        image_url: str | None = None,
+    ) -> Task:
+        """Accept a task: validate the upload, keep its bytes, queue it. Raises typed errors."""
+        if self.store.count_unfinished() >= self.max_pending_tasks:
+            raise Overloaded("too many tasks in flight; retry shortly", retry_after=5)
+        if image_bytes is not None:
+            codec.validate(image_bytes, self.limits.image)
+        now = time.time()
+        task = Task(
+            task_id=str(uuid.uuid4()),
+            owner=owner,
+            options=options,
+            created_at=now,
+            expires_at=now + self.retention_seconds,
+            source_url=image_url,
+        )
+        if image_bytes is not None:
+            task.source_blob = source_blob_name(task.task_id)
+            self.results.put(task.source_blob, image_bytes, "application/octet-stream")
+        self.store.create(task)
+        self._submit(task.task_id)
+        return task
+
+    def get(self, owner: str, task_id: str) -> Task:
+        """The caller's task. Another key's, an unknown and an expired task look the same."""
+        task = self.store.get(task_id)
+        if task is None or task.owner != owner or task.expires_at <= time.time():
+            raise TaskNotFound("task not found (unknown, expired, or not yours)")
+        return task
+
+    async def wait(self, owner: str, task_id: str, timeout: float) -> Task:
+        """Poll until the task is finished or `timeout` passes; then return it as it is."""
+        deadline = time.monotonic() + timeout
+        delay = 0.02
+        while True:
+            task = await anyio.to_thread.run_sync(self.get, owner, task_id)
+            if task.state.finished or time.monotonic() >= deadline:
+                return task
+            await asyncio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+            delay = min(delay * 1.5, 0.25)
+
+    def recover(self) -> int:
+        """After a restart: re-queue tasks that were in flight, fail those that keep dying."""
+        count = 0
+        for task in self.store.unfinished():
+            if task.attempts >= MAX_ATTEMPTS:
+                finish_failed(self.store, task, State.FAILED, "worker died while processing")
+            else:
+                self._submit(task.task_id)
+            count += 1
+        return count
+
+    def sweep(self, now: float | None = None) -> int:
+        """Delete expired tasks with their source and result blobs."""
+        expired = self.store.pop_expired(now if now is not None else time.time())
+        for task in expired:
+            for blob in (task.source_blob, task.result_blob):
+                if blob:
+                    self.results.delete(blob)
+        return len(expired)
+
+    def _submit(self, task_id: str) -> None:
+        self.store.update(task_id, state=State.WAITING, progress=5)
+        self.runner.submit(task_id)
+
+
+@dataclass
+class WorkerContext:
+    """What a worker process holds for its lifetime: back-ends and warm models."""
+
+    store: TaskStore
+    results: ResultStore
+    models: ModelSet
+    limits: SourceLimits
+    retention_seconds: int
+
+
+def execute_task(ctx: WorkerContext, task_id: str) -> None:
+    """Run one task to a final state. Never raises for a bad image: the task records why."""
+    task = ctx.store.get(task_id)
+    if task is None or task.state.finished:
+        return  # expired, swept, or already done by an earlier delivery
+    ctx.store.update(
+        task_id,
+        state=State.PREPARING,
+        progress=10,
+        processed_at=time.time(),
+        attempts=task.attempts + 1,
+    )
+    try:
+        _process(ctx, task)
+    except PhotofixError as exc:
+        finish_failed(ctx.store, task, State(exc.state), exc.message)
+    except Exception as exc:
+        log.exception("task %s failed", task_id)
+        finish_failed(ctx.store, task, State.FAILED, f"internal error: {type(exc).__name__}")
+    finally:
+        if task.source_blob:
+            ctx.results.delete(task.source_blob)
+
+
+def _process(ctx: WorkerContext, task: Task) -> None:
+    data = _read_source(ctx, task)
+    stage_progress = {"decoded": (State.PROCESSING, 30), "processed": (State.PROCESSING, 80)}
+
+    def on_stage(stage: str) -> None:
+        state, progress = stage_progress[stage]
+        ctx.store.update(task.task_id, state=state, progress=progress)
+
+    options = task.options
+    result = process_image(
+        data,
+        PipelineOptions(type=options.type, enhance=options.enhance, corners=options.corners),
+        ctx.models,
+        ctx.limits.image,
+        options.output_format,
+        on_stage,
+    )
+    del data
+    blob = result_blob_name(task.task_id, result.format)
+    ctx.results.put(blob, result.data, result.content_type)
+    now = time.time()
+    if not ctx.store.update(
+        task.task_id,
+        state=State.SUCCEEDED,
+        progress=100,
+        result_blob=blob,
+        result_content_type=result.content_type,
+        meta=result.meta,
+        completed_at=now,
+        expires_at=now + ctx.retention_seconds,
+    ):
+        ctx.results.delete(blob)  # timed out or swept meanwhile: do not leak the file
+
+
+def _read_source(ctx: WorkerContext, task: Task) -> bytes:
+    if task.source_blob:
+        return ctx.results.get(task.source_blob)
+    assert task.source_url is not None
+    return fetch.fetch_image(
+        task.source_url,
+        max_bytes=ctx.limits.image.max_bytes,
+        timeout=ctx.limits.fetch_timeout,
+        allow_networks=ctx.limits.allow_networks,
+    )
+
+
+def finish_failed(store: TaskStore, task: Task, state: State, detail: str) -> None:
+    now = time.time()
+    store.update(
+        task.task_id,
+        state=state,
+        state_detail=detail,
+        completed_at=now,
+        expires_at=now + _retention_of(task),
+    )
+
+
+def _retention_of(task: Task) -> float:
+    # Keep a failed task as long as it would have lived from its creation, at least.
+    return max(task.expires_at - task.created_at, 60.0)

@@ -1,0 +1,93 @@
+"""Shared fixtures: a live app (real worker processes and models) on a throw-away data dir."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from fastapi.testclient import TestClient
+
+from photofix.api import create_app
+from photofix.config import Settings, load_settings
+from photofix.keys import KeyStore
+
+# Image URLs in tests are served from here; only this address is allow-listed, so the SSRF
+# guard still refuses 127.0.0.1 and everything else.
+ALLOWED_HOST = "127.0.0.2"
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "workers": 2,
+        "fetch_allow_networks": [f"{ALLOWED_HOST}/32"],
+        "fetch_timeout": 5.0,
+        "sync_timeout": 60.0,
+        **overrides,
+    }
+    return load_settings(**values)
+
+
+class LiveApp:
+    def __init__(self, client: TestClient, settings: Settings, key: str, other_key: str) -> None:
+        self.client = client
+        self.settings = settings
+        self.key = key
+        self.other_key = other_key
+
+    @property
+    def state(self):  # the running AppState, for white-box patching in tests
+        return self.client.app.state.photofix
+
+    def headers(self, key: str | None = None) -> dict[str, str]:
+        return {"X-API-KEY": key or self.key}
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    settings = make_settings(tmp_path_factory.mktemp("photofix-data"))
+    keys = KeyStore(settings.keys_path)
+    _, key = keys.create("tests")
+    _, other = keys.create("someone-else")
+    with TestClient(create_app(settings)) as client:
+        yield LiveApp(client, settings, key, other)
+
+
+class _Files(http.server.SimpleHTTPRequestHandler):
+    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
+
+    def do_GET(self) -> None:
+        status, headers, body = self.routes.get(self.path, (404, {}, b"not found"))
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class FileServer:
+    def __init__(self, server: http.server.ThreadingHTTPServer) -> None:
+        self._server = server
+        self.base = f"http://{ALLOWED_HOST}:{server.server_address[1]}"
+
+    def serve(self, path: str, body: bytes, status: int = 200, **headers: str) -> str:
+        _Files.routes[path] = (status, headers, body)
+        return self.base + path
+
+
+@pytest.fixture(scope="session")
+def file_server() -> Iterator[FileServer]:
+    server = http.server.ThreadingHTTPServer((ALLOWED_HOST, 0), _Files)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield FileServer(server)
+    server.shutdown()
+    server.server_close()

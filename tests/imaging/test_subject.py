@@ -1,0 +1,330 @@
+"""Subject finding, crop planning and tilt, on generated scenes with known ground truth.
+
+The detection tests run the real u2netp model (loaded once for the module); the crop and mask
+clean-up tests are pure and use hand-made masks or a fake model.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from photofix.errors import ModelError
+from photofix.imaging import subject
+
+SUPERSAMPLE = 4
+HEIGHT, WIDTH = 900, 1200
+
+
+@pytest.fixture(scope="module")
+def saliency():
+    from photofix.models.u2net import load_u2netp
+
+    try:
+        return load_u2netp()
+    except ModelError as exc:  # the model wheel is an install-time extra
+        pytest.skip(f"u2netp not available: {exc}")
+
+
+# --- scene generation ------------------------------------------------------------------------
+
+
+def _soft(big: np.ndarray) -> np.ndarray:
+    """Anti-aliased [0, 1] mask from a mask drawn at SUPERSAMPLE x resolution."""
+    small = cv2.resize(big, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+    return small.astype(np.float32) / 255.0
+
+
+def _rotated(big: np.ndarray, angle: float, centre: tuple[float, float]) -> np.ndarray:
+    """Rotate counter-clockwise on screen by `angle` degrees (OpenCV's convention)."""
+    cx, cy = (c * SUPERSAMPLE for c in centre)
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
+    return cv2.warpAffine(big, matrix, (big.shape[1], big.shape[0]), flags=cv2.INTER_LINEAR)
+
+
+def box_mask(box: tuple[int, int, int, int], radius: int, angle: float = 0.0) -> np.ndarray:
+    """A rounded rectangle (a carton seen from the front), tilted by `angle` (CCW on screen)."""
+    s = SUPERSAMPLE
+    x0, y0, x1, y1 = (v * s for v in box)
+    r = radius * s
+    big = np.zeros((HEIGHT * s, WIDTH * s), np.uint8)
+    cv2.rectangle(big, (x0 + r, y0), (x1 - r, y1), 255, -1)
+    cv2.rectangle(big, (x0, y0 + r), (x1, y1 - r), 255, -1)
+    for cx, cy in ((x0 + r, y0 + r), (x1 - r, y0 + r), (x0 + r, y1 - r), (x1 - r, y1 - r)):
+        cv2.circle(big, (cx, cy), r, 255, -1)
+    if angle:
+        big = _rotated(big, angle, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+    return _soft(big)
+
+
+def round_mask(axes: tuple[int, int], angle: float = 0.0) -> np.ndarray:
+    """An ellipse (a lemon, a plate) centred in the frame."""
+    s = SUPERSAMPLE
+    big = np.zeros((HEIGHT * s, WIDTH * s), np.uint8)
+    centre = (WIDTH * s // 2, HEIGHT * s // 2)
+    cv2.ellipse(big, centre, (axes[0] * s, axes[1] * s), angle, 0, 360, 255, -1)
+    return _soft(big)
+
+
+def bottle_mask(angle: float = 0.0) -> np.ndarray:
+    """A bottle: body, rounded shoulders, narrow neck and a cap."""
+    s = SUPERSAMPLE
+    big = np.zeros((HEIGHT * s, WIDTH * s), np.uint8)
+    cx = WIDTH * s // 2
+    cv2.rectangle(big, (cx - 150 * s, 380 * s), (cx + 150 * s, 820 * s), 255, -1)
+    cv2.ellipse(big, (cx, 380 * s), (150 * s, 110 * s), 0, 180, 360, 255, -1)
+    cv2.rectangle(big, (cx - 45 * s, 130 * s), (cx + 45 * s, 380 * s), 255, -1)
+    cv2.rectangle(big, (cx - 55 * s, 100 * s), (cx + 55 * s, 150 * s), 255, -1)
+    if angle:
+        big = _rotated(big, angle, (WIDTH / 2, HEIGHT / 2))
+    return _soft(big)
+
+
+def mug_mask(angle: float = 0.0) -> np.ndarray:
+    """A mug from the side: a straight-sided body with a ring handle."""
+    s = SUPERSAMPLE
+    big = np.zeros((HEIGHT * s, WIDTH * s), np.uint8)
+    cv2.rectangle(big, (450 * s, 250 * s), (720 * s, 650 * s), 255, -1)
+    cv2.circle(big, (720 * s, 450 * s), 110 * s, 255, 35 * s)
+    if angle:
+        big = _rotated(big, angle, (WIDTH / 2, HEIGHT / 2))
+    return _soft(big)
+
+
+def product_colours(rng: np.random.Generator) -> np.ndarray:
+    """A red, striped, printed surface with a cream label."""
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    img = np.empty((HEIGHT, WIDTH, 3), np.float32)
+    img[..., 0] = 200 + 30 * np.sin(xx / 9.0)
+    img[..., 1] = 35 + 20 * np.sin(yy / 13.0)
+    img[..., 2] = 45
+    img += rng.normal(0, 6, (HEIGHT, WIDTH, 1))
+    img = img.clip(0, 255).astype(np.uint8)
+    cv2.rectangle(img, (480, 380), (720, 500), (245, 240, 225), -1)
+    cv2.putText(img, "PHOTO", (500, 460), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (20, 20, 90), 4)
+    return img
+
+
+def studio_background(rng: np.random.Generator) -> np.ndarray:
+    """A seamless light-grey paper sweep."""
+    ramp = np.linspace(236, 206, HEIGHT, dtype=np.float32)[:, None, None]
+    img = ramp + rng.normal(0, 2, (HEIGHT, WIDTH, 1))
+    return np.broadcast_to(img, (HEIGHT, WIDTH, 3)).clip(0, 255).astype(np.uint8)
+
+
+def cluttered_background(rng: np.random.Generator) -> np.ndarray:
+    """Blotchy colour noise with random boxes and discs, like a busy table or shelf. The
+    objects keep clear of the product's spot (they would rightly count as part of it there)."""
+    coarse = rng.integers(60, 180, (HEIGHT // 20 + 1, WIDTH // 20 + 1, 3)).astype(np.uint8)
+    img = cv2.resize(coarse, (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
+    px0, py0, px1, py1 = 330, 80, 870, 840
+    for _ in range(80):
+        colour = tuple(int(v) for v in rng.integers(40, 200, 3))
+        x, y = (int(v) for v in rng.integers(0, [WIDTH, HEIGHT]))
+        w, h = (int(v) for v in rng.integers(20, 140, 2))
+        disc = rng.random() < 0.5
+        h = w if disc else h
+        if x < px1 and x + w > px0 and y < py1 and y + h > py0:
+            continue
+        if disc:
+            cv2.circle(img, (x + w // 2, y + w // 2), w // 2, colour, -1)
+        else:
+            cv2.rectangle(img, (x, y), (x + w, y + h), colour, -1)
+    noisy = img.astype(np.float32) + rng.normal(0, 8, img.shape)
+    return noisy.clip(0, 255).astype(np.uint8)
+
+
+def compose(alpha: np.ndarray, rng: np.random.Generator, background: str) -> np.ndarray:
+    fg = product_colours(rng).astype(np.float32)
+    maker = studio_background if background == "studio" else cluttered_background
+    bg = maker(rng).astype(np.float32)
+    a = alpha[..., None]
+    return (fg * a + bg * (1.0 - a) + 0.5).astype(np.uint8)
+
+
+def true_box(alpha: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(alpha >= 0.5)
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+# --- detection with the real model ------------------------------------------------------------
+
+PRODUCT_BOX = (450, 200, 750, 720)
+
+
+@pytest.mark.parametrize(("background", "seed"), [("studio", 1), ("clutter", 2)])
+def test_subject_is_found_and_cropped_with_even_margin(saliency, background, seed):
+    rng = np.random.default_rng(seed)
+    alpha = box_mask(PRODUCT_BOX, radius=30)
+    image = compose(alpha, rng, background)
+
+    found = subject.find_subject(image, saliency)
+
+    assert found is not None
+    assert found.confidence > 0.8
+    assert found.mask.shape == image.shape[:2]
+    tx0, ty0, tx1, ty1 = true_box(alpha)
+    x0, y0, x1, y1 = found.bbox
+    # The box hugs the object: within a few pixels of the truth on every side.
+    assert max(abs(x0 - tx0), abs(y0 - ty0), abs(x1 - tx1), abs(y1 - ty1)) <= 8
+
+    plan = subject.plan_crop(found.bbox, image.shape, margin=0.05)
+    cx0, cy0, cx1, cy1 = plan.box
+    assert plan.even
+    assert cx0 <= tx0 and cy0 <= ty0 and cx1 >= tx1 and cy1 >= ty1  # the whole product
+    want = 0.05 * max(tx1 - tx0, ty1 - ty0)
+    margins = np.array([tx0 - cx0, ty0 - cy0, cx1 - tx1, cy1 - ty1])
+    assert np.all(np.abs(margins - want) <= 0.35 * want)  # even, measured against the truth
+    assert subject.crop_with_margin(found.bbox, image.shape) == plan.box
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.full((600, 800, 3), 255, np.uint8),
+        np.full((600, 800, 3), 128, np.uint8),
+        np.zeros((600, 800, 3), np.uint8),
+        (128 + np.random.default_rng(0).normal(0, 5, (600, 800, 3))).clip(0, 255).astype(np.uint8),
+        np.random.default_rng(1).integers(0, 256, (600, 800, 3), dtype=np.uint8),
+        np.repeat(np.linspace(0, 255, 800, dtype=np.float32)[None, :, None], 600, 0)
+        .repeat(3, 2)
+        .astype(np.uint8),
+    ],
+    ids=["white", "grey", "black", "grey-noise", "colour-noise", "gradient"],
+)
+def test_blank_images_have_no_subject(saliency, image):
+    assert subject.find_subject(image, saliency) is None
+
+
+@pytest.mark.parametrize(
+    ("angle", "background"),
+    [(-8.0, "studio"), (-3.0, "studio"), (2.0, "studio"), (6.5, "studio"), (-5.0, "clutter")],
+)
+def test_tilted_box_tilt_is_measured(saliency, angle, background):
+    rng = np.random.default_rng(3)
+    alpha = box_mask(PRODUCT_BOX, radius=30, angle=angle)
+    image = compose(alpha, rng, background)
+    found = subject.find_subject(image, saliency)
+    assert found is not None
+    # A box turned counter-clockwise by `angle` needs a clockwise turn of `angle` back.
+    assert subject.estimate_tilt(image, found.mask) == pytest.approx(angle, abs=1.0)
+
+
+def test_upright_box_has_no_tilt(saliency):
+    image = compose(box_mask(PRODUCT_BOX, radius=30), np.random.default_rng(4), "studio")
+    found = subject.find_subject(image, saliency)
+    assert found is not None
+    assert abs(subject.estimate_tilt(image, found.mask)) < 0.5
+
+
+@pytest.mark.parametrize(
+    "alpha_fn",
+    [
+        lambda: round_mask((330, 330)),
+        lambda: round_mask((380, 240), 6.0),
+        lambda: bottle_mask(5.0),
+        lambda: mug_mask(-4.0),
+    ],
+    ids=["disc", "tilted-ellipse", "tilted-bottle", "tilted-mug"],
+)
+def test_round_and_bottle_shapes_are_not_rotated(saliency, alpha_fn):
+    alpha = alpha_fn()
+    image = compose(alpha, np.random.default_rng(5), "studio")
+    found = subject.find_subject(image, saliency)
+    assert found is not None
+    assert subject.estimate_tilt(image, found.mask) == 0.0
+
+
+# --- pure: tilt on exact masks, mask clean-up, crop planning ---------------------------------
+
+
+@pytest.mark.parametrize("angle", [-9.5, -4.0, -0.7, 1.5, 7.0])
+def test_tilt_from_exact_mask(angle):
+    alpha = box_mask((400, 150, 800, 750), radius=10, angle=angle)
+    image = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    assert subject.estimate_tilt(image, alpha) == pytest.approx(angle, abs=0.3)
+
+
+def test_large_rotation_is_left_alone():
+    alpha = box_mask((400, 150, 800, 750), radius=10, angle=25.0)
+    assert subject.estimate_tilt(np.zeros((HEIGHT, WIDTH, 3), np.uint8), alpha) == 0.0
+
+
+def test_empty_mask_has_no_tilt():
+    assert subject.estimate_tilt(np.zeros((50, 50, 3), np.uint8), np.zeros((50, 50))) == 0.0
+
+
+class _FixedSaliency:
+    name = "fixed"
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.mask = mask
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        return self.mask
+
+
+def _blob_mask() -> np.ndarray:
+    """A solid product, its separate cap, a faint ghost and a bright speck."""
+    mask = np.zeros((600, 800), np.float32)
+    cv2.rectangle(mask, (300, 150), (500, 500), 1.0, -1)  # body
+    cv2.rectangle(mask, (360, 100), (440, 140), 1.0, -1)  # cap, split from the body by a gap
+    cv2.circle(mask, (700, 300), 40, 0.7, -1)  # a neighbouring item's faint ghost
+    cv2.circle(mask, (100, 550), 2, 1.0, -1)  # a speck
+    return cv2.GaussianBlur(mask, (0, 0), 2)
+
+
+def test_box_keeps_separate_parts_and_ignores_ghosts_and_specks():
+    mask = _blob_mask()
+    box = subject.subject_bbox(mask)
+    assert box is not None
+    x0, y0, x1, y1 = box
+    assert abs(x0 - 300) <= 3 and abs(x1 - 501) <= 3
+    assert abs(y0 - 100) <= 3 and abs(y1 - 501) <= 3  # the cap is in
+
+
+def test_find_subject_cleans_the_mask():
+    mask = _blob_mask()
+    found = subject.find_subject(np.zeros((600, 800, 3), np.uint8), _FixedSaliency(mask))
+    assert found is not None
+    assert found.mask[300, 700] == 0.0  # the ghost is gone
+    assert found.mask[550, 100] == 0.0  # the speck is gone
+    assert found.mask[300, 400] == pytest.approx(mask[300, 400])  # the product is untouched
+    assert found.mask[120, 400] == pytest.approx(mask[120, 400])  # and so is its cap
+
+
+def test_frame_filling_texture_is_not_a_subject():
+    mask = np.ones((300, 400), np.float32)
+    assert subject.find_subject(np.zeros((300, 400, 3), np.uint8), _FixedSaliency(mask)) is None
+
+
+def test_mask_must_match_the_image():
+    with pytest.raises(ValueError, match="does not match"):
+        subject.find_subject(np.zeros((30, 40, 3), np.uint8), _FixedSaliency(np.ones((10, 10))))
+
+
+def test_crop_margin_is_even_in_the_open():
+    plan = subject.plan_crop((100, 200, 300, 600), (1000, 1000, 3), margin=0.05)
+    assert plan.margins == (20, 20, 20, 20)  # 5% of the longer side (400)
+    assert plan.box == (80, 180, 320, 620)
+    assert plan.even
+
+
+def test_crop_margin_shrinks_evenly_near_a_border():
+    plan = subject.plan_crop((12, 200, 212, 600), (1000, 1000, 3), margin=0.05)
+    assert plan.margins == (12, 12, 12, 12)
+    assert plan.box == (0, 188, 224, 612)
+    assert plan.even
+
+
+def test_crop_margin_is_uneven_when_the_subject_touches_a_border():
+    plan = subject.plan_crop((0, 200, 200, 1000), (1000, 1000, 3), margin=0.05)
+    assert plan.box == (0, 160, 240, 1000)
+    assert plan.margins == (0, 40, 40, 0)
+    assert not plan.even
+
+
+def test_crop_box_stays_inside_the_image():
+    x0, y0, x1, y1 = subject.crop_with_margin((-5, -5, 2000, 50), (100, 200, 3))
+    assert (x0, y0) == (0, 0) and x1 <= 200 and y1 <= 100

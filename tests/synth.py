@@ -1,0 +1,138 @@
+"""Synthetic test images with exact ground truth (no test may depend on real sample photos)."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "lazy",
+    "dog",
+    "invoice",
+    "total",
+    "amount",
+    "date",
+    "page",
+    "number",
+    "section",
+    "report",
+    "summary",
+    "results",
+    "method",
+    "table",
+    "figure",
+    "analysis",
+    "payment",
+    "due",
+    "account",
+]
+
+
+def text_page(width: int = 850, height: int = 1100, seed: int = 0) -> np.ndarray:
+    """A white page with a heading and lines of dark text, upright (RGB)."""
+    rng = np.random.default_rng(seed)
+    page = Image.new("RGB", (width, height), (250, 250, 247))
+    draw = ImageDraw.Draw(page)
+    margin = width // 12
+    heading = ImageFont.load_default(size=max(width // 22, 12))
+    body = ImageFont.load_default(size=max(width // 40, 9))
+    draw.text((margin, margin), "Quarterly Report 2026", font=heading, fill=(20, 20, 20))
+    y = margin + width // 10
+    line_height = max(width // 28, 12)
+    while y < height - margin - line_height:
+        words, line = rng.integers(6, 11), []
+        for _ in range(words):
+            line.append(WORDS[rng.integers(len(WORDS))])
+        draw.text((margin, y), " ".join(line).capitalize(), font=body, fill=(25, 25, 30))
+        y += line_height
+    return np.asarray(page)
+
+
+def desk(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A dark wooden-ish textured background."""
+    rng = np.random.default_rng(seed)
+    base = np.zeros((height, width, 3), np.float32)
+    base[:] = (96, 70, 50)
+    grain = cv2.GaussianBlur(rng.normal(0, 18, (height, width)).astype(np.float32), (0, 0), 3)
+    streaks = np.sin(np.linspace(0, 40, width))[None, :] * 8
+    base += (grain + streaks)[..., None]
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+def document_scene(
+    rotation: int = 0, size: tuple[int, int] = (1200, 900), seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A text page turned by `rotation` degrees clockwise, warped onto a desk.
+
+    Returns the scene (RGB) and the page corners in the scene, ordered TL, TR, BR, BL of the
+    upright page.
+    """
+    width, height = size
+    page = text_page(seed=seed)
+    turned = np.ascontiguousarray(np.rot90(page, k=-(rotation // 90)))
+    ph, pw = turned.shape[:2]
+    scene_quad = np.array(
+        [
+            [width * 0.22, height * 0.12],
+            [width * 0.80, height * 0.16],
+            [width * 0.84, height * 0.88],
+            [width * 0.18, height * 0.84],
+        ],
+        np.float32,
+    )
+    source_quad = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+    matrix = cv2.getPerspectiveTransform(source_quad, scene_quad)
+    scene = desk(width, height, seed)
+    warped = cv2.warpPerspective(turned, matrix, (width, height), flags=cv2.INTER_AREA)
+    inside = cv2.warpPerspective(
+        np.full((ph, pw), 255, np.uint8), matrix, (width, height), flags=cv2.INTER_AREA
+    )
+    alpha = (inside.astype(np.float32) / 255.0)[..., None]
+    scene = (warped * alpha + scene * (1 - alpha)).astype(np.uint8)
+    # The stored quad is of the turned page: shift it so index 0 is the upright page's TL.
+    upright_corners = np.roll(scene_quad, -(rotation // 90), axis=0)
+    return scene, upright_corners
+
+
+def product_scene(
+    size: tuple[int, int] = (900, 700), seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A red mug-like object on a light studio background; returns (RGB, bool mask)."""
+    width, height = size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    background = 235 - 20 * (yy / height)
+    scene = np.repeat(background[..., None], 3, axis=2).astype(np.float32)
+    mask = np.zeros((height, width), np.uint8)
+    body = (int(width * 0.35), int(height * 0.25), int(width * 0.62), int(height * 0.8))
+    cv2.rectangle(mask, body[:2], body[2:], 255, -1)
+    cv2.ellipse(
+        mask,
+        (body[2], (body[1] + body[3]) // 2),
+        (int(width * 0.07), int(height * 0.15)),
+        0,
+        -90,
+        90,
+        255,
+        thickness=max(width // 40, 4),
+    )
+    colour = np.array([190, 35, 40], np.float32) + rng.normal(0, 6, (height, width, 1))
+    shade = 0.75 + 0.25 * np.cos((xx - width * 0.48) / (width * 0.2))[..., None]
+    inside = mask.astype(bool)
+    scene[inside] = np.clip(colour * shade, 0, 255)[inside]
+    return scene.astype(np.uint8), inside
+
+
+def encode(rgb: np.ndarray, fmt: str = "JPEG", **params: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, fmt, **params)
+    return buffer.getvalue()
