@@ -13,11 +13,20 @@ from fastapi.testclient import TestClient
 
 from photofix.api import create_app
 from photofix.config import Settings, load_settings
+from photofix.imaging.protocols import ModelSet
 from photofix.keys import KeyStore
+from photofix.models import load_models
 
 # Image URLs in tests are served from here; only this address is allow-listed, so the SSRF
 # guard still refuses 127.0.0.1 and everything else.
 ALLOWED_HOST = "127.0.0.2"
+
+
+@pytest.fixture(scope="session")
+def models() -> ModelSet:
+    """The real wheel-shipped models, loaded once. `make install` puts them there: a missing or
+    corrupt model fails the tests rather than skipping them."""
+    return load_models()
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

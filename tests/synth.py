@@ -68,10 +68,26 @@ def desk(width: int, height: int, seed: int = 0) -> np.ndarray:
     return np.clip(base, 0, 255).astype(np.uint8)
 
 
+# Page corners as fractions of the scene (TL, TR, BR, BL of the page as it lies in the photo).
+DEFAULT_QUAD = ((0.22, 0.12), (0.80, 0.16), (0.84, 0.88), (0.18, 0.84))
+
+
+def light_desk(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A pale grey, faintly mottled desk: white paper on it has little contrast."""
+    rng = np.random.default_rng(seed)
+    mottle = cv2.GaussianBlur(rng.normal(0, 6, (height, width)).astype(np.float32), (0, 0), 9)
+    base = np.full((height, width, 3), (196, 192, 186), np.float32) + mottle[..., None]
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
 def document_scene(
-    rotation: int = 0, size: tuple[int, int] = (1200, 900), seed: int = 0
+    rotation: int = 0,
+    size: tuple[int, int] = (1200, 900),
+    seed: int = 0,
+    quad: tuple[tuple[float, float], ...] = DEFAULT_QUAD,
+    background: str = "desk",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A text page turned by `rotation` degrees clockwise, warped onto a desk.
+    """A text page turned by `rotation` degrees clockwise, warped onto a desk at `quad`.
 
     Returns the scene (RGB) and the page corners in the scene, ordered TL, TR, BR, BL of the
     upright page.
@@ -80,18 +96,10 @@ def document_scene(
     page = text_page(seed=seed)
     turned = np.ascontiguousarray(np.rot90(page, k=-(rotation // 90)))
     ph, pw = turned.shape[:2]
-    scene_quad = np.array(
-        [
-            [width * 0.22, height * 0.12],
-            [width * 0.80, height * 0.16],
-            [width * 0.84, height * 0.88],
-            [width * 0.18, height * 0.84],
-        ],
-        np.float32,
-    )
+    scene_quad = np.array([[width * fx, height * fy] for fx, fy in quad], np.float32)
     source_quad = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
     matrix = cv2.getPerspectiveTransform(source_quad, scene_quad)
-    scene = desk(width, height, seed)
+    scene = (light_desk if background == "light" else desk)(width, height, seed)
     warped = cv2.warpPerspective(turned, matrix, (width, height), flags=cv2.INTER_AREA)
     inside = cv2.warpPerspective(
         np.full((ph, pw), 255, np.uint8), matrix, (width, height), flags=cv2.INTER_AREA

@@ -10,20 +10,14 @@ import cv2
 import numpy as np
 import pytest
 
-from photofix.errors import ModelError
 from photofix.imaging import matting
 
 SUPERSAMPLE = 4
 
 
 @pytest.fixture(scope="module")
-def saliency():
-    from photofix.models.u2net import load_u2netp
-
-    try:
-        return load_u2netp()
-    except ModelError as exc:  # the model wheel is an install-time extra
-        pytest.skip(f"u2netp not available: {exc}")
+def saliency(models):
+    return models.saliency
 
 
 # --- scene generation ------------------------------------------------------------------------

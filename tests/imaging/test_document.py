@@ -1,0 +1,120 @@
+"""Page finding, flattening and uprighting on generated photos with known page corners.
+
+A text page is warped into a desk scene at a known quad; the detector must find the corners
+within 1.5 % of the image diagonal (it typically lands within 0.1 %), and the type 0 pipeline
+must flatten it to the page's aspect and turn it upright from each of the four rotations.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from photofix.imaging import geometry
+from photofix.imaging.document import find_document
+from photofix.pipelines import PipelineOptions, run_pipeline
+from tests.synth import DEFAULT_QUAD, document_scene, text_page
+
+TOLERANCE = 0.015  # x image diagonal, per corner
+
+QUADS = {
+    "tilted-perspective": DEFAULT_QUAD,
+    "fills-95-percent": ((0.02, 0.015), (0.985, 0.02), (0.975, 0.985), (0.015, 0.975)),
+    "strong-keystone": ((0.30, 0.10), (0.70, 0.12), (0.92, 0.92), (0.06, 0.90)),
+    "small-in-frame": ((0.40, 0.35), (0.62, 0.36), (0.61, 0.66), (0.39, 0.65)),
+    "turned-30-degrees": ((0.35, 0.05), (0.90, 0.30), (0.65, 0.95), (0.10, 0.70)),
+}
+
+
+def corner_error(found: np.ndarray, truth: np.ndarray, size: tuple[int, int]) -> float:
+    """Largest corner distance, as a fraction of the diagonal (both quads ordered TL first)."""
+    found = geometry.order_corners(found)
+    truth = geometry.order_corners(truth)
+    return float(np.linalg.norm(found - truth, axis=1).max() / np.hypot(*size))
+
+
+@pytest.mark.parametrize("background", ["desk", "light"])
+@pytest.mark.parametrize("name", sorted(QUADS))
+def test_page_corners_are_found_within_tolerance(models, name, background):
+    size = (1200, 900)
+    scene, truth = document_scene(size=size, quad=QUADS[name], background=background, seed=3)
+    found = find_document(scene, models.saliency)
+    assert found is not None
+    assert corner_error(found.corners, truth, size) < TOLERANCE
+    assert found.confidence >= 0.5
+
+
+def test_no_page_in_a_plain_photo_is_not_invented(models):
+    rng = np.random.default_rng(0)
+    noise = cv2.GaussianBlur(rng.integers(0, 255, (600, 800, 3), dtype=np.uint8), (0, 0), 6)
+    found = find_document(noise, models.saliency)
+    assert found is None or found.confidence < 0.5
+
+
+def upright_score(output: np.ndarray, page: np.ndarray) -> dict[int, float]:
+    """Normalised correlation of the output with the true page turned by each angle: the
+    angle with the best score is how far the output still is from upright."""
+    gray = cv2.cvtColor(output, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    truth = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    scores = {}
+    for angle in (0, 90, 180, 270):
+        turned = geometry.rotate_clockwise(truth, angle)
+        resized = cv2.resize(gray, turned.shape[::-1], interpolation=cv2.INTER_AREA)
+        a, b = resized - resized.mean(), turned - turned.mean()
+        scores[angle] = float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+    return scores
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_scan_flattens_and_uprights_every_rotation(models, rotation):
+    size = (1200, 900)
+    scene, truth = document_scene(rotation=rotation, size=size)
+    result = run_pipeline(scene, PipelineOptions(type=0), models)
+    meta = result.meta
+
+    assert meta["document"]["found"] is True
+    assert meta["rotation"] == (360 - rotation) % 360
+    # meta corners are TL, TR, BR, BL of the upright page, in input pixels.
+    corners = np.asarray(meta["document"]["corners"], np.float32)
+    assert np.linalg.norm(corners - truth, axis=1).max() < TOLERANCE * np.hypot(*size)
+
+    scores = upright_score(result.image, text_page())
+    assert max(scores, key=scores.get) == 0, scores
+    assert scores[0] > 0.5
+    height, width = result.image.shape[:2]
+    assert (meta["width"], meta["height"]) == (width, height)
+
+
+def test_user_corners_are_used_as_given(models):
+    scene, truth = document_scene(size=(1000, 800))
+    # A deliberately different quad: the pipeline must warp exactly this one.
+    user = truth + np.float32([[15, 10], [-12, 8], [-10, -14], [11, -9]])
+    result = run_pipeline(
+        scene, PipelineOptions(type=0, corners=tuple(user.ravel().tolist())), models
+    )
+    assert result.meta["document"]["method"] == "user"
+    assert np.allclose(result.meta["document"]["corners"], user, atol=0.1)
+    width, height = geometry.rectified_size(user, scene.shape)
+    # The output is that quad flattened; a deskew may add a few pixels of canvas.
+    assert abs(result.image.shape[0] - height) <= 0.02 * height
+    assert abs(result.image.shape[1] - width) <= 0.02 * width
+
+
+def test_low_confidence_keeps_the_whole_image(models):
+    rng = np.random.default_rng(1)
+    noise = cv2.GaussianBlur(rng.integers(0, 255, (500, 700, 3), dtype=np.uint8), (0, 0), 5)
+    result = run_pipeline(noise, PipelineOptions(type=0), models)
+    assert result.meta["document"]["found"] is False
+    assert result.meta["document"]["reason"]
+    assert result.image.shape[:2] in ((500, 700), (700, 500))
+
+
+def test_scan_and_enhance_whitens_the_flattened_page(models):
+    scene, _ = document_scene(size=(1200, 900))
+    result = run_pipeline(scene, PipelineOptions(type=2), models)
+    gray = cv2.cvtColor(result.image, cv2.COLOR_RGB2GRAY)
+    # Mostly paper: its median goes to (near) white; the text stays dark.
+    assert np.median(gray) >= 240
+    assert np.percentile(gray, 1) < 110
+    assert result.meta["document"]["found"] is True and result.meta["enhance"] == "color"

@@ -1,0 +1,97 @@
+"""Scanner-look enhancement on a generated page with a known layout under a known shadow."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from photofix.imaging import enhance
+from tests.synth import text_page
+
+PAPER = (250, 250, 247)
+
+
+def page_with_marks() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The text page plus a red stamp and a line of faint grey pencil; their masks."""
+    page = text_page(width=1000, height=1300, seed=7).copy()
+    stamp = np.zeros(page.shape[:2], np.uint8)
+    cv2.circle(stamp, (760, 1120), 80, 255, 9)
+    page[stamp > 0] = (200, 30, 35)
+    pencil = np.zeros(page.shape[:2], np.uint8)
+    cv2.line(pencil, (90, 1200), (600, 1200), 255, 3)
+    page[pencil > 0] = (175, 175, 175)
+    gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
+    ink = (gray < 120) & (stamp == 0)
+    paper = cv2.erode((gray > 240).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    return page, {"stamp": stamp > 0, "pencil": pencil > 0, "ink": ink, "paper": paper}
+
+
+def under_shadow(page: np.ndarray) -> np.ndarray:
+    """Light falling off across the page, plus a soft dark shadow over one corner."""
+    height, width = page.shape[:2]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    light = 0.95 - 0.35 * (xx / width) - 0.1 * (yy / height)
+    blob = np.exp(-(((xx - 0.2 * width) ** 2 + (yy - 0.25 * height) ** 2) / (0.2 * width) ** 2))
+    light = light * (1.0 - 0.45 * blob)
+    return np.clip(page.astype(np.float32) * light[..., None], 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    page, masks = page_with_marks()
+    return under_shadow(page), masks
+
+
+def test_shadows_are_removed_and_paper_is_white(scene):
+    photo, masks = scene
+    out = enhance.enhance_document(photo, "color")
+    paper_in = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)[masks["paper"]]
+    paper_out = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[masks["paper"]]
+    assert paper_in.std() > 20  # the shadow really is there
+    assert np.percentile(paper_out, 5) >= 235  # even the shadowed paper comes out white
+    assert paper_out.std() < 6
+
+
+def test_ink_stays_dark_and_faint_pencil_survives(scene):
+    photo, masks = scene
+    out = cv2.cvtColor(enhance.enhance_document(photo, "color"), cv2.COLOR_RGB2GRAY)
+    assert np.median(out[masks["ink"]]) < 90
+    assert np.median(out[masks["pencil"]]) < 215  # visible against the 255 paper
+
+
+def test_coloured_stamp_keeps_its_colour(scene):
+    photo, masks = scene
+    out = enhance.enhance_document(photo, "color").astype(np.int32)
+    red, green, blue = (np.median(out[..., c][masks["stamp"]]) for c in range(3))
+    assert red - green > 90 and red - blue > 90
+
+
+def test_no_halo_around_text_blocks(scene):
+    photo, masks = scene
+    out = cv2.cvtColor(enhance.enhance_document(photo, "color"), cv2.COLOR_RGB2GRAY)
+    # Paper right next to the ink (a ring 3-8 px out) is as white as paper far from it.
+    ink = masks["ink"].astype(np.uint8)
+    near = cv2.dilate(ink, np.ones((17, 17), np.uint8)) & ~cv2.dilate(ink, np.ones((7, 7)))
+    ring = (near > 0) & masks["paper"]
+    assert ring.sum() > 1000
+    assert np.median(out[ring]) >= 245
+
+
+def test_gray_and_bw_modes(scene):
+    photo, masks = scene
+    gray = enhance.enhance_document(photo, "gray")
+    assert np.array_equal(gray[..., 0], gray[..., 1]) and np.array_equal(gray[..., 1], gray[..., 2])
+    bw = enhance.enhance_document(photo, "bw")
+    assert set(np.unique(bw)) <= {0, 255}
+    assert (bw[..., 0][masks["ink"]] == 0).mean() > 0.9
+    assert (bw[..., 0][masks["paper"]] == 255).mean() > 0.99
+
+
+def test_none_mode_and_alpha_are_kept():
+    rgba = np.dstack([text_page(300, 400), np.full((400, 300), 200, np.uint8)])
+    assert enhance.enhance_document(rgba, "none") is rgba
+    out = enhance.enhance_document(rgba, "color")
+    assert out.shape == rgba.shape and np.array_equal(out[..., 3], rgba[..., 3])
+    with pytest.raises(ValueError):
+        enhance.enhance_document(rgba, "sepia")

@@ -1,0 +1,105 @@
+"""Quad ordering, the camera-aware aspect ratio, warps and rotations, with exact ground truth."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from photofix.imaging import geometry
+
+
+def project_rectangle(
+    width: float, height: float, *, tilt_x: float, tilt_y: float, image=(4000, 3000), focal=2400
+) -> np.ndarray:
+    """Corners (TL, TR, BR, BL) of a width x height rectangle seen by a pinhole camera (focal
+    length in px, principal point at the image centre) after tilting it about x and y."""
+    rx, ry = math.radians(tilt_x), math.radians(tilt_y)
+    rot_x = np.array([[1, 0, 0], [0, math.cos(rx), -math.sin(rx)], [0, math.sin(rx), math.cos(rx)]])
+    rot_y = np.array([[math.cos(ry), 0, math.sin(ry)], [0, 1, 0], [-math.sin(ry), 0, math.cos(ry)]])
+    local = np.array(
+        [[-width / 2, -height / 2, 0], [width / 2, -height / 2, 0],
+         [width / 2, height / 2, 0], [-width / 2, height / 2, 0]]
+    )  # fmt: skip
+    world = local @ (rot_y @ rot_x).T + np.array([0, 0, 2.2 * max(width, height)])
+    u0, v0 = (image[0] - 1) / 2, (image[1] - 1) / 2
+    return np.stack(
+        [focal * world[:, 0] / world[:, 2] + u0, focal * world[:, 1] / world[:, 2] + v0], axis=1
+    ).astype(np.float32)
+
+
+def test_order_corners_is_independent_of_input_order():
+    quad = np.float32([[100, 80], [900, 120], [880, 700], [120, 650]])
+    for perm in itertools.permutations(range(4)):
+        assert np.array_equal(geometry.order_corners(quad[list(perm)]), quad)
+
+
+PHONE_FOCAL = 3000  # px: 0.6 x the diagonal of a 4000 x 3000 photo, a 26 mm-equivalent lens
+
+
+@pytest.mark.parametrize(
+    ("aspect", "tilt_x", "tilt_y", "focal"),
+    [
+        (210 / 297, 30, 0, PHONE_FOCAL),  # one pair of sides parallel: the focal is assumed
+        (210 / 297, 0, 35, PHONE_FOCAL),
+        (297 / 210, 25, -20, 2000),  # both tilted: the focal is recovered from the quad
+        (1.0, -35, 15, 4000),
+        (0.4, 30, 25, PHONE_FOCAL),
+    ],
+)
+def test_aspect_ratio_comes_from_the_camera_geometry(aspect, tilt_x, tilt_y, focal):
+    quad = project_rectangle(1000 * aspect, 1000, tilt_x=tilt_x, tilt_y=tilt_y, focal=focal)
+    estimate = geometry.perspective_aspect(geometry.order_corners(quad), (3000, 4000))
+    assert estimate == pytest.approx(aspect, rel=0.02)
+
+
+def test_naive_side_ratio_is_worse_than_the_camera_estimate():
+    quad = project_rectangle(707, 1000, tilt_x=35, tilt_y=0, focal=PHONE_FOCAL)
+    sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
+    naive = max(sides[0], sides[2]) / max(sides[1], sides[3])
+    estimate = geometry.perspective_aspect(geometry.order_corners(quad), (3000, 4000))
+    assert abs(estimate - 0.707) < 0.02 < abs(naive - 0.707)
+
+
+def test_rectified_size_keeps_a_front_facing_rectangle():
+    quad = np.float32([[100, 50], [740, 50], [740, 530], [100, 530]])
+    assert geometry.rectified_size(quad, (600, 800)) == (640, 480)
+
+
+def test_warp_of_an_axis_aligned_quad_is_a_crop():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (200, 300, 3), dtype=np.uint8)
+    quad = np.float32([[49.5, 29.5], [249.5, 29.5], [249.5, 179.5], [49.5, 179.5]])
+    out = geometry.warp_quad(image, quad, (200, 150))
+    assert np.array_equal(out, image[30:180, 50:250])
+
+
+@pytest.mark.parametrize("degrees", [0, 90, 180, 270])
+def test_corner_labels_follow_a_quarter_turn(degrees):
+    # Mark the page's TL with a dot; after the turn it must sit at the new TL.
+    image = np.zeros((40, 60), np.uint8)
+    image[0, 0] = 255
+    corners = np.float32([[0, 0], [59, 0], [59, 39], [0, 39]])
+    turned = geometry.rotate_clockwise(image, (360 - degrees) % 360)  # content turned away
+    relabelled = geometry.corners_for_rotation(corners, degrees)
+    back = geometry.rotate_clockwise(turned, degrees)
+    assert back[0, 0] == 255
+    assert relabelled.shape == (4, 2)
+    assert np.array_equal(geometry.corners_for_rotation(relabelled, (360 - degrees) % 360), corners)
+
+
+def test_rotations_refuse_other_angles():
+    with pytest.raises(ValueError):
+        geometry.rotate_clockwise(np.zeros((4, 4), np.uint8), 45)
+
+
+def test_small_rotation_expands_the_canvas_and_round_trips():
+    image = np.zeros((100, 200), np.uint8)
+    image[40:60, 90:110] = 255
+    turned = geometry.rotate_small(image, 10.0, fill=0)
+    assert turned.shape[0] > 100 and turned.shape[1] > 200
+    back = geometry.rotate_small(turned, -10.0, fill=0, expand=False)
+    ys, xs = np.nonzero(back > 128)
+    assert abs(ys.mean() - back.shape[0] / 2) < 1.5 and abs(xs.mean() - back.shape[1] / 2) < 1.5
