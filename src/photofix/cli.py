@@ -29,8 +29,9 @@ keys_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 
-err = Console(stderr=True)
-out = Console()
+# soft_wrap: a key or a curl line must never be broken across lines (it is copied and pasted).
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 DataDir = Annotated[
     Path | None,

@@ -26,6 +26,9 @@ ENHANCE_MODES = ("color", "gray", "bw", "none")
 MIN_DOCUMENT_CONFIDENCE = 0.5
 # Residual skew smaller than this is not worth a resample.
 MIN_DESKEW_DEGREES = 0.15
+# Orientation and skew are read off the flattened page at this size (long side, px): the text
+# models work below it anyway, and the full-resolution page is then resampled only once.
+PREVIEW_SIDE = 1280
 MIN_TILT_DEGREES = 0.5
 PRODUCT_MARGIN = 0.05
 
@@ -66,46 +69,60 @@ def run_pipeline(rgb: np.ndarray, options: PipelineOptions, models: ModelSet) ->
 def _scan(
     rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
 ) -> PipelineResult:
-    """Type 0: find the page, flatten it, turn it upright, remove residual skew."""
+    """Type 0: find the page, flatten it, turn it upright, remove residual skew.
+
+    Every decision is made on a small preview of the flattened page; the full-resolution
+    photo is then resampled once, with flattening, quarter turn and deskew in one transform."""
     with timings.step("find_document"):
         detection = _detect_page(rgb, options, models)
     meta: dict[str, Any] = {}
-    page = rgb
-    corners = None
-    if detection is not None and detection.confidence >= MIN_DOCUMENT_CONFIDENCE:
-        corners = detection.corners
-        with timings.step("warp"):
-            size = geometry.rectified_size(corners, rgb.shape)
-            page = geometry.warp_quad(rgb, corners, size)
+    page_found = _trusted(detection)
+    if page_found is not None:
+        corners = page_found.corners
+        size = geometry.rectified_size(corners, rgb.shape)
         x0, y0 = np.floor(corners.min(axis=0)).astype(int)
         x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
         meta["bbox"] = [int(max(x0, 0)), int(max(y0, 0)), int(x1), int(y1)]
     else:
+        height, width = rgb.shape[:2]
+        corners = geometry.frame_corners(width, height)
+        size = (width, height)
         meta["document"] = _not_found(detection)
 
     with timings.step("orientation"):
-        rotation = orientation.detect_rotation(page, models.orientation, models.text)
-        page = geometry.rotate_clockwise(page, rotation.clockwise)
+        preview = geometry.flatten_preview(rgb, corners, size, PREVIEW_SIDE)
+        lines = models.text.detect(preview) if models.text is not None else None
+        rotation = orientation.detect_rotation(preview, models.orientation, lines)
     meta["rotation"] = rotation.clockwise
     meta["orientation"] = {"confidence": round(rotation.confidence, 3), "source": rotation.source}
-
-    if corners is not None and detection is not None:
+    if page_found is not None:
         upright = geometry.corners_for_rotation(corners, rotation.clockwise)
         meta["document"] = {
             "found": True,
             "corners": [[round(float(x), 1), round(float(y), 1)] for x, y in upright],
-            "confidence": round(detection.confidence, 3),
-            "method": detection.method,
+            "confidence": round(page_found.confidence, 3),
+            "method": page_found.method,
         }
 
     with timings.step("deskew"):
-        skew = orientation.estimate_skew(page, models.text)
-        if abs(skew) >= MIN_DESKEW_DEGREES:
-            page = geometry.rotate_small(page, skew, fill=_border_colour(page))
-        else:
+        if lines is not None:
+            lines = orientation.turn_lines(lines, rotation.clockwise, preview.shape)
+        preview = geometry.rotate_clockwise(preview, rotation.clockwise)
+        skew = orientation.estimate_skew(preview, lines)
+        if abs(skew) < MIN_DESKEW_DEGREES:
             skew = 0.0
     meta["deskew"] = round(float(skew), 2)
+
+    with timings.step("warp"):
+        plan = geometry.plan_page(corners, size, rotation.clockwise, skew)
+        page = geometry.warp_page(rgb, plan, fill=_border_colour(preview) if skew else None)
     return PipelineResult(page, meta)
+
+
+def _trusted(detection: DocumentDetection | None) -> DocumentDetection | None:
+    if detection is None or detection.confidence < MIN_DOCUMENT_CONFIDENCE:
+        return None
+    return detection
 
 
 def _enhance(

@@ -56,7 +56,7 @@ def test_unsure_classifier_alone_does_not_turn():
 @pytest.mark.parametrize("turned", [0, 90, 180, 270])
 def test_models_find_the_turn_of_a_text_page(models, turned):
     page = geometry.rotate_clockwise(text_page(seed=2), turned)
-    found = orientation.detect_rotation(page, models.orientation, models.text)
+    found = orientation.detect_rotation(page, models.orientation, models.text.detect(page))
     assert found.clockwise == (360 - turned) % 360
     assert found.confidence >= orientation.MIN_CONFIDENCE
 
@@ -65,15 +65,31 @@ def test_models_find_the_turn_of_a_text_page(models, turned):
 def test_residual_skew_is_measured_within_a_third_of_a_degree(models, angle):
     page = text_page(seed=4)
     skewed = geometry.rotate_small(page, angle, fill=(250, 250, 247))
-    estimate = orientation.estimate_skew(skewed, models.text)
+    estimate = orientation.estimate_skew(skewed, models.text.detect(skewed))
     assert abs(estimate + angle) < 0.3, estimate  # the correction undoes the skew
 
 
 def test_level_page_has_no_skew(models):
-    assert abs(orientation.estimate_skew(text_page(seed=5), models.text)) < 0.3
+    page = text_page(seed=5)
+    assert abs(orientation.estimate_skew(page, models.text.detect(page))) < 0.3
 
 
 def test_blank_page_has_no_skew_or_turn(models):
     blank = np.full((800, 600, 3), 248, np.uint8)
-    assert orientation.estimate_skew(blank, models.text) == 0.0
-    assert orientation.detect_rotation(blank, models.orientation, models.text).clockwise == 0
+    lines = models.text.detect(blank)
+    assert orientation.estimate_skew(blank, lines) == 0.0
+    assert orientation.detect_rotation(blank, models.orientation, lines).clockwise == 0
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_lines_follow_the_page_when_it_is_turned(turn):
+    lines = [line(10, 20, 400, 35, 18, 0.1)]
+    shape = (500, 700, 3)
+    marker = np.zeros(shape[:2], np.uint8)
+    x, y = np.round(lines[0].box[0]).astype(int)
+    marker[y, x] = 255
+    turned = geometry.rotate_clockwise(marker, turn)
+    moved = orientation.turn_lines(lines, turn, shape)[0]
+    ty, tx = np.argwhere(turned == 255)[0]
+    assert np.allclose(moved.box[0], (tx, ty), atol=0.51)
+    assert moved.upside_down == lines[0].upside_down

@@ -7,6 +7,7 @@ downwards, so "clockwise" is clockwise as seen on screen. Corner order is TL, TR
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -93,20 +94,123 @@ def _dist(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def warp_quad(rgb: np.ndarray, corners: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The quad (TL, TR, BR, BL) flattened to `size` = (width, height) in one bicubic resample.
+    """The quad (TL, TR, BR, BL) flattened to `size` = (width, height) in one bicubic resample."""
+    plan = plan_page(corners, size)
+    return warp_page(rgb, plan)
+
+
+def frame_corners(width: int, height: int) -> np.ndarray:
+    """The outer corners (TL, TR, BR, BL) of a width x height image: its pixels' outer edges."""
+    return np.float32(
+        [[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]]
+    )
+
+
+def flatten_preview(
+    rgb: np.ndarray, corners: np.ndarray, size: tuple[int, int], max_side: int
+) -> np.ndarray:
+    """The quad flattened as `warp_quad` would to `size`, but at most `max_side` px on its long
+    side: the photo is area-shrunk first, so the small page is not aliased."""
+    factor = min(1.0, max_side / max(size))
+    if factor >= 1.0:
+        return warp_quad(rgb, corners, size)
+    height, width = rgb.shape[:2]
+    small = cv2.resize(
+        rgb,
+        (max(round(width * factor), 1), max(round(height * factor), 1)),
+        interpolation=cv2.INTER_AREA,
+    )
+    scale = np.array([small.shape[1] / width, small.shape[0] / height])
+    small_corners = (np.asarray(corners, np.float64) + 0.5) * scale - 0.5
+    small_size = (max(round(size[0] * factor), 1), max(round(size[1] * factor), 1))
+    return warp_quad(small, small_corners.astype(np.float32), small_size)
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """Where every output pixel of the flattened, upright, deskewed page comes from: one
+    homography from input pixels to output pixels, so the page is resampled exactly once."""
+
+    matrix: np.ndarray  # 3 x 3, input (x, y) -> output (x, y)
+    size: tuple[int, int]  # output (width, height)
+    outline: np.ndarray  # (4, 2) the flattened page's outer corners in output pixels
+
+
+def plan_page(
+    corners: np.ndarray, size: tuple[int, int], quarter_turn: int = 0, skew: float = 0.0
+) -> PagePlan:
+    """Flatten the quad `corners` to `size` = (width, height), then turn it `quarter_turn`
+    degrees clockwise (a multiple of 90), then by `skew` degrees clockwise about its centre on
+    a canvas grown to hold it all (as `rotate_small` does).
 
     Corners are the outer edges of the page, so they map to the outer edges of the output
     pixels (-0.5 and size - 0.5), not to the first and last pixel centres.
     """
     width, height = size
-    source = order_corners(corners)
-    target = np.float32(
-        [[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]]
+    rect = frame_corners(width, height)
+    flatten = cv2.getPerspectiveTransform(order_corners(corners), rect).astype(np.float64)
+    turn, (width, height) = _quarter_turn_matrix(quarter_turn, width, height)
+    tilt, out_size = _small_rotation_matrix(skew, width, height, expand=True)
+    matrix = tilt @ turn @ flatten
+    outline = cv2.perspectiveTransform(rect[None].astype(np.float64), tilt @ turn)[0]
+    return PagePlan(matrix=matrix, size=out_size, outline=outline.astype(np.float32))
+
+
+def warp_page(
+    rgb: np.ndarray, plan: PagePlan, fill: float | tuple[float, ...] | None = None
+) -> np.ndarray:
+    """Resample `rgb` by `plan` (bicubic). Outside the page outline (the wedges a skew
+    correction opens) the output is `fill` when given, else the page's replicated edge."""
+    out = cv2.warpPerspective(
+        rgb, plan.matrix, plan.size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
     )
-    matrix = cv2.getPerspectiveTransform(source, target)
-    return cv2.warpPerspective(
-        rgb, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
-    )
+    if fill is not None and not _covers(plan.outline, plan.size):
+        outside = np.full(out.shape[:2], 255, np.uint8)
+        cv2.fillPoly(outside, [np.round(plan.outline * 16).astype(np.int32)], 0, cv2.LINE_AA, 4)
+        channels = 1 if out.ndim == 2 else out.shape[2]
+        out[outside > 127] = _fill_value(fill, channels)[:channels]
+    return out
+
+
+def _covers(outline: np.ndarray, size: tuple[int, int]) -> bool:
+    """True when the outline is the output's own rectangle (no wedges to fill)."""
+    return bool(np.abs(outline - frame_corners(*size)).max() < 0.5)
+
+
+def _quarter_turn_matrix(
+    degrees: int, width: int, height: int
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """3 x 3 map of a clockwise quarter turn on a width x height canvas (as cv2.rotate does),
+    and the turned canvas size."""
+    turns = _quarter_turns(degrees)
+    w, h = width - 1.0, height - 1.0
+    matrices = {
+        0: [[1, 0, 0], [0, 1, 0]],
+        1: [[0, -1, h], [1, 0, 0]],
+        2: [[-1, 0, w], [0, -1, h]],
+        3: [[0, 1, 0], [-1, 0, w]],
+    }
+    matrix = np.vstack([np.array(matrices[turns], np.float64), [0.0, 0.0, 1.0]])
+    size = (width, height) if turns % 2 == 0 else (height, width)
+    return matrix, size
+
+
+def _small_rotation_matrix(
+    angle_deg: float, width: int, height: int, *, expand: bool
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """3 x 3 map of a clockwise rotation about the canvas centre, and the output size (grown
+    to hold the whole rotated canvas when `expand`)."""
+    if abs(angle_deg) < 1e-6:
+        return np.eye(3), (width, height)
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2.0, (height - 1) / 2.0), -angle_deg, 1.0)
+    out_w, out_h = width, height
+    if expand:
+        cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+        out_w = math.ceil(width * cos + height * sin - 1e-6)
+        out_h = math.ceil(width * sin + height * cos - 1e-6)
+        matrix[0, 2] += (out_w - width) / 2.0
+        matrix[1, 2] += (out_h - height) / 2.0
+    return np.vstack([matrix, [0.0, 0.0, 1.0]]), (out_w, out_h)
 
 
 def rotate_clockwise(image: np.ndarray, degrees: int) -> np.ndarray:
@@ -153,20 +257,13 @@ def rotate_small(
     if abs(angle_deg) < 1e-6:
         return image
     height, width = image.shape[:2]
-    matrix = cv2.getRotationMatrix2D(((width - 1) / 2.0, (height - 1) / 2.0), -angle_deg, 1.0)
-    out_w, out_h = width, height
-    if expand:
-        cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-        out_w = math.ceil(width * cos + height * sin - 1e-6)
-        out_h = math.ceil(width * sin + height * cos - 1e-6)
-        matrix[0, 2] += (out_w - width) / 2.0
-        matrix[1, 2] += (out_h - height) / 2.0
+    matrix, (out_w, out_h) = _small_rotation_matrix(angle_deg, width, height, expand=expand)
     flags = cv2.INTER_CUBIC if image.dtype == np.uint8 else cv2.INTER_LINEAR
     channels = 1 if image.ndim == 2 else image.shape[2]
     border = _fill_value(fill, channels)
     return cv2.warpAffine(
         image,
-        matrix,
+        matrix[:2],
         (out_w, out_h),
         flags=flags,
         borderMode=cv2.BORDER_CONSTANT,

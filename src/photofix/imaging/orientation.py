@@ -7,7 +7,7 @@ clearly for one answer, the page is left as it is (turning a correct page is the
 
 Angles: `Rotation.clockwise` is the clockwise turn to APPLY. The page classifier reports the
 counter-clockwise angle that makes the page upright, so its label L means clockwise (360-L)%360.
-`estimate_skew` returns the clockwise angle (degrees) to apply with `geometry.rotate_small`.
+`estimate_skew` returns the clockwise angle (degrees) to apply (see `geometry.plan_page`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photofix.imaging.protocols import OrientationModel, TextLine, TextLineModel
+from photofix.imaging.protocols import OrientationModel, TextLine
 
 ANGLES = (0, 90, 180, 270)
 MIN_CONFIDENCE = 0.6  # below this the page is not turned
@@ -26,7 +26,6 @@ CLASSIFIER_ALONE = 0.8  # without text evidence, the classifier must be this sur
 MIN_ELONGATION = 2.5  # a box this much longer than high is a line, not a glyph
 TEXT_PRIOR = 2.0  # pseudo-lines of "no opinion" added to the text vote
 MAX_SKEW = 15.0
-SKEW_WORK_SIDE = 1280
 PROFILE_WORK_SIDE = 1000
 
 
@@ -40,15 +39,34 @@ class Rotation:
 def detect_rotation(
     rgb: np.ndarray,
     orientation_model: OrientationModel | None,
-    text_model: TextLineModel | None,
+    lines: list[TextLine] | None,
 ) -> Rotation:
-    """The clockwise quarter turn that makes the page upright (0 when unsure)."""
+    """The clockwise quarter turn that makes the page upright (0 when unsure), from the page
+    classifier and the page's detected text `lines` (None: no text model)."""
     image = _as_rgb(rgb)
     classifier = None if orientation_model is None else classifier_vote(image, orientation_model)
-    text = None
-    if text_model is not None:
-        text = text_vote(text_model.detect(image))
+    text = None if lines is None else text_vote(lines)
     return combine_votes(classifier, text)
+
+
+def turn_lines(lines: list[TextLine], clockwise: int, shape: tuple[int, ...]) -> list[TextLine]:
+    """The same lines on the image turned `clockwise` degrees (a multiple of 90) by
+    `geometry.rotate_clockwise`; `shape` is the unturned image's."""
+    height, width = shape[:2]
+    turns = (clockwise // 90) % 4
+    if turns == 0:
+        return lines
+    maps = {
+        1: lambda x, y: (height - 1 - y, x),
+        2: lambda x, y: (width - 1 - x, height - 1 - y),
+        3: lambda x, y: (y, width - 1 - x),
+    }
+    out = []
+    for line in lines:
+        x, y = line.box[:, 0], line.box[:, 1]
+        box = np.stack(maps[turns](x, y), axis=1).astype(np.float32)
+        out.append(TextLine(box=box, upside_down=line.upside_down, score=line.score))
+    return out
 
 
 def classifier_vote(rgb: np.ndarray, model: OrientationModel) -> np.ndarray:
@@ -135,20 +153,18 @@ def combine_votes(classifier: np.ndarray | None, text: TextVote | None) -> Rotat
 # --- skew ------------------------------------------------------------------------------------
 
 
-def estimate_skew(rgb: np.ndarray, text_model: TextLineModel | None = None) -> float:
+def estimate_skew(rgb: np.ndarray, lines: list[TextLine] | None = None) -> float:
     """Clockwise degrees to apply so the (upright) page's text lines are level; 0.0 when there
-    is no clear evidence or the estimate is beyond +-MAX_SKEW (then it is not a skew)."""
+    is no clear evidence or the estimate is beyond +-MAX_SKEW (then it is not a skew).
+    `lines` are the page's detected text lines in `rgb` pixels, when a text model ran."""
     image = _as_rgb(rgb)
     # The projection profile is precise (a few hundredths of a degree) but can be fooled by
     # non-text structure; detected text lines are robust but quantised (~0.2 degrees). When
     # both speak and agree, the profile's value is kept; when they disagree, the lines win.
     profile = skew_from_profile(image)
-    lines = None
-    if text_model is not None:
-        small, _ = _shrink(image, SKEW_WORK_SIDE)
-        lines = skew_from_lines(text_model.detect(small))
-    if lines is not None and (profile is None or abs(profile - lines) > 1.0):
-        angle = lines
+    from_lines = None if lines is None else skew_from_lines(lines)
+    if from_lines is not None and (profile is None or abs(profile - from_lines) > 1.0):
+        angle = from_lines
     else:
         angle = profile
     if angle is None or abs(angle) > MAX_SKEW:
