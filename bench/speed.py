@@ -3,7 +3,7 @@
 The floor is Pillow decoding the same input and re-encoding it as JPEG quality 90 at full size,
 measured in the same run (the shared machine is noisy: compare ratios, not absolute seconds).
 
-    .venv/bin/python bench/speed.py [--repeat 3] [--threads 1] [IMAGE ...]
+    .venv/bin/python bench/speed.py [--repeat 3] [--threads N] [IMAGE ...]
 
 Without images it generates a 4000 x 3000 document photo and product photo.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import functools
 import io
+import os
 import statistics
 import sys
 import time
@@ -53,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
 
     if args.images:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 
 from photofix.imaging import enhance, geometry, matting, orientation, subject
@@ -31,6 +32,8 @@ MIN_DESKEW_DEGREES = 0.15
 PREVIEW_SIDE = 1280
 MIN_TILT_DEGREES = 0.5
 PRODUCT_MARGIN = 0.05
+# The straightened subject's box is found on its mask shrunk to this long side.
+TILT_MASK_SIDE = 1024
 
 
 @dataclass(frozen=True)
@@ -174,21 +177,57 @@ def _locate_and_crop(
         return rgb, mask, {"subject": {"found": False, "reason": "no salient subject"}}
 
     meta: dict[str, Any] = {"subject": {"found": True, "confidence": round(found.confidence, 3)}}
-    image, mask = rgb, found.mask
     with timings.step("straighten"):
         tilt = subject.estimate_tilt(rgb, found.mask)
-        if abs(tilt) >= MIN_TILT_DEGREES:
-            image = geometry.rotate_small(rgb, tilt, fill=_border_colour(rgb))
-            mask = geometry.rotate_small(found.mask, tilt, fill=0.0)
-            refound = subject.subject_bbox(mask)
-            bbox = refound if refound is not None else found.bbox
-        else:
-            tilt, bbox = 0.0, found.bbox
+        if abs(tilt) < MIN_TILT_DEGREES:
+            tilt = 0.0
+        crop, mask, box = _straight_crop(rgb, found, tilt)
     meta["tilt"] = round(float(tilt), 2)
-    x0, y0, x1, y1 = subject.crop_with_margin(bbox, image.shape, margin=PRODUCT_MARGIN)
-    meta["bbox"] = [int(x0), int(y0), int(x1), int(y1)]
     meta["rotation"] = 0
-    return image[y0:y1, x0:x1], mask[y0:y1, x0:x1], meta
+    meta.update(box)
+    return crop, mask, meta
+
+
+def _straight_crop(
+    rgb: np.ndarray, found: subject.SubjectDetection, tilt: float
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The subject cropped with an even margin, straightened by `tilt` degrees clockwise in
+    the same resample; its mask alike; and the crop's place in the input (`bbox`, plus the
+    crop's corners when it is turned)."""
+    height, width = rgb.shape[:2]
+    if not tilt:
+        x0, y0, x1, y1 = subject.crop_with_margin(found.bbox, rgb.shape, margin=PRODUCT_MARGIN)
+        return rgb[y0:y1, x0:x1], found.mask[y0:y1, x0:x1], {"bbox": [x0, y0, x1, y1]}
+    # The subject's box once straightened, from a small copy of its mask (a few px of
+    # rounding at full size vanish in the margin).
+    small, factor = _shrink_mask(found.mask, TILT_MASK_SIDE)
+    turned = subject.subject_bbox(geometry.rotate_small(small, tilt, fill=0.0))
+    canvas = geometry.rotated_size(width, height, tilt)
+    if turned is None:
+        return rgb, found.mask, {"bbox": [0, 0, width, height]}
+    bbox = tuple(int(np.clip(round(v / factor), 0, canvas[i % 2])) for i, v in enumerate(turned))
+    box = subject.crop_with_margin(bbox, (canvas[1], canvas[0]), margin=PRODUCT_MARGIN)
+    crop, corners = geometry.rotated_crop(rgb, tilt, box, fill=_border_colour(rgb))
+    mask, _ = geometry.rotated_crop(found.mask, tilt, box, fill=0.0)
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+    return (
+        crop,
+        mask,
+        {
+            "bbox": [int(max(x0, 0)), int(max(y0, 0)), int(min(x1, width)), int(min(y1, height))],
+            "crop_corners": [[round(float(x), 1), round(float(y), 1)] for x, y in corners],
+        },
+    )
+
+
+def _shrink_mask(mask: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    factor = min(1.0, side / max(mask.shape))
+    if factor >= 1.0:
+        return mask, 1.0
+    size = (max(round(mask.shape[1] * factor), 1), max(round(mask.shape[0] * factor), 1))
+    small = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
+    return small, size[0] / mask.shape[1]
 
 
 def _detect_page(

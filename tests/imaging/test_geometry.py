@@ -138,3 +138,18 @@ def test_preview_is_the_flattened_page_small_and_unaliased():
     preview = geometry.flatten_preview(stripes, quad, (1400, 1000), 350)
     assert max(preview.shape[:2]) == 350
     assert abs(float(preview.mean()) - 127.5) < 4 and preview.std() < 6
+
+
+def test_rotated_crop_equals_rotating_everything_then_cropping():
+    rng = np.random.default_rng(2)
+    image = cv2.GaussianBlur(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8), (0, 0), 3)
+    box = (60, 40, 330, 250)
+    crop, corners = geometry.rotated_crop(image, 4.0, box, fill=(9, 9, 9))
+    full = geometry.rotate_small(image, 4.0, fill=(9, 9, 9))
+    # Equal up to OpenCV's fixed-point interpolation weights (which depend on the offset).
+    assert np.abs(crop.astype(int) - full[40:250, 60:330].astype(int)).max() <= 2
+    # The crop's corners map back into the unrotated image: its TL is its box corner turned.
+    assert corners.shape == (4, 2)
+    side = np.linalg.norm(corners[1] - corners[0])
+    assert side == pytest.approx(270, abs=0.01)
+    assert geometry.rotated_size(400, 300, 4.0) == full.shape[1::-1]

@@ -271,6 +271,40 @@ def rotate_small(
     )
 
 
+def rotated_size(width: int, height: int, angle_deg: float) -> tuple[int, int]:
+    """(width, height) of the canvas `rotate_small` makes for a width x height image."""
+    return _small_rotation_matrix(angle_deg, width, height, expand=True)[1]
+
+
+def rotated_crop(
+    image: np.ndarray,
+    angle_deg: float,
+    box: tuple[int, int, int, int],
+    fill: float | tuple[float, ...] = 255,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`rotate_small(image, angle_deg, fill)[y0:y1, x0:x1]` for `box` = (x0, y0, x1, y1),
+    computed without rotating the rest of the image; also the crop's outer corners (TL, TR,
+    BR, BL) in `image` pixels."""
+    height, width = image.shape[:2]
+    matrix, _ = _small_rotation_matrix(angle_deg, width, height, expand=True)
+    x0, y0, x1, y1 = box
+    shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+    crop_matrix = shift @ matrix
+    flags = cv2.INTER_CUBIC if image.dtype == np.uint8 else cv2.INTER_LINEAR
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    crop = cv2.warpAffine(
+        image,
+        crop_matrix[:2],
+        (x1 - x0, y1 - y0),
+        flags=flags,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=_fill_value(fill, channels),
+    )
+    outline = frame_corners(x1 - x0, y1 - y0)[None].astype(np.float64)
+    corners = cv2.perspectiveTransform(outline, np.linalg.inv(crop_matrix))[0]
+    return crop, corners.astype(np.float32)
+
+
 def _fill_value(fill: float | tuple[float, ...], channels: int) -> tuple[float, ...]:
     values = (float(fill),) * channels if np.isscalar(fill) else tuple(float(v) for v in fill)
     while len(values) < channels:  # e.g. an RGB fill for an RGBA image: opaque alpha

@@ -42,14 +42,16 @@ def verify_sha256(path: Path, expected: str) -> None:
 
 
 def open_session(path: Path, *, threads: int = 1) -> ort.InferenceSession:
-    """An onnxruntime CPU session. One intra-op thread by default: the worker pool already runs
-    one process per core, and oversubscribing cores only slows every job."""
+    """An onnxruntime CPU session with `threads` intra-op threads that sleep instead of
+    spinning when idle: worker processes share the cores, and a spinning pool would burn the
+    time another worker's job needs."""
     if not path.is_file():
         raise ModelError(f"model file {path} does not exist")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own unexported exception types
