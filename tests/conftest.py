@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.server
+import os
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +18,7 @@ from photofix.config import Settings, load_settings
 from photofix.imaging.protocols import ModelSet
 from photofix.keys import KeyStore
 from photofix.models import load_models
+from photofix.tasks.store_redis import RedisTaskStore
 
 # Image URLs in tests are served from here; only this address is allow-listed, so the SSRF
 # guard still refuses 127.0.0.1 and everything else.
@@ -27,6 +30,22 @@ def models() -> ModelSet:
     """The real wheel-shipped models, loaded once. `make install` puts them there: a missing or
     corrupt model fails the tests rather than skipping them."""
     return load_models()
+
+
+# The Redis server the scale-out tests use (.ci/run starts one on this address if none answers).
+REDIS_URL = os.environ.get("PHOTOFIX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_store() -> Iterator[RedisTaskStore]:
+    """A RedisTaskStore under a key prefix of its own, removed afterwards."""
+    store = RedisTaskStore.from_url(REDIS_URL, prefix=f"photofix-test-{uuid.uuid4().hex}")
+    yield store
+    client = store._redis
+    keys = list(client.scan_iter(match=f"{{{store._prefix}}}*"))
+    if keys:
+        client.delete(*keys)
+    store.close()
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -97,6 +97,17 @@ class Overloaded(PhotofixError):
         self.retry_after = retry_after
 
 
+class StoreUnavailable(Overloaded):
+    """A shared back-end (Redis, object storage) did not answer: the client retries later.
+
+    Raised before anything is acknowledged, so a 503 never loses a task the API accepted."""
+
+    exit_code = 13
+
+    def __init__(self, message: str, *, retry_after: int = 2) -> None:
+        super().__init__(message, retry_after=retry_after)
+
+
 class ModelError(PhotofixError):
     """A model file is missing, corrupt (sha256 mismatch) or not a usable ONNX graph."""
 
