@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from photofix.config import Settings, load_settings
 from photofix.imaging.protocols import ModelSet
 from photofix.keys import KeyStore
 from photofix.models import load_models
+from photofix.storage.s3 import S3ResultStore
 from photofix.tasks.store_redis import RedisTaskStore
 
 # Image URLs in tests are served from here; only this address is allow-listed, so the SSRF
@@ -46,6 +48,35 @@ def redis_store() -> Iterator[RedisTaskStore]:
     if keys:
         client.delete(*keys)
     store.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's S3 server on a free loopback port: the S3 HTTP API boto3 talks to."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_results(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> S3ResultStore:
+    """An S3ResultStore on a fresh bucket of the loopback S3 server."""
+    bucket = f"photofix-{uuid.uuid4().hex[:12]}"
+    store = S3ResultStore.connect(
+        bucket,
+        endpoint_url=s3_server,
+        region="us-east-1",
+        access_key_id="testing",
+        secret_access_key="testing",
+    )
+    store._s3.create_bucket(Bucket=bucket)
+    return store
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

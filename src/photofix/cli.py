@@ -66,6 +66,21 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Worker processes (default: PHOTOFIX_WORKERS, cores).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run a Celery worker for the scale-out runtime: it takes task ids from Redis
+    (PHOTOFIX_REDIS_URL) and keeps the models warm in each of its processes."""
+    settings = _settings(data_dir=data_dir, runtime="celery")
+    from photofix.tasks.runner_celery import run_worker
+
+    run_worker(settings, concurrency=concurrency or settings.workers)
+
+
 def _announce(settings: Settings) -> None:
     """On a first run, create a key and show how to call the service with it."""
     store = KeyStore(settings.keys_path)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MB = 1024 * 1024
@@ -31,7 +31,22 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     # Base of result URLs handed to clients; default: the URL the request came in on.
     public_url: str | None = None
-    runtime: Literal["embedded"] = "embedded"
+    # embedded: this process runs a pool of image workers, tasks in SQLite (one machine, one
+    # command). celery: `photofix worker` processes elsewhere take tasks from Redis (SPEC 5).
+    runtime: Literal["embedded", "celery"] = "embedded"
+    # Task records: SQLite in data_dir, or Redis (shared by every node). Default by runtime.
+    task_store: Literal["sqlite", "redis"] | None = None
+    # Uploaded sources and results: local disk (data_dir, which all nodes must share when
+    # there are several) or S3-compatible object storage.
+    result_store: Literal["local", "s3"] = "local"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # Celery broker and Redis task store
+    redis_prefix: str = "photofix"  # key prefix, so deployments can share one Redis
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # MinIO, R2, Ceph...; None for AWS S3
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = ""
 
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     # onnxruntime threads per worker process. All cores by default: a lone request runs its
@@ -68,6 +83,16 @@ class Settings(BaseSettings):
         for cidr in value:
             ipaddress.ip_network(cidr, strict=False)
         return value
+
+    @model_validator(mode="after")
+    def _check_back_ends(self) -> Settings:
+        if self.task_store is None:
+            self.task_store = "redis" if self.runtime == "celery" else "sqlite"
+        if self.runtime == "celery" and self.task_store != "redis":
+            raise ValueError("the celery runtime needs PHOTOFIX_TASK_STORE=redis")
+        if self.result_store == "s3" and not self.s3_bucket:
+            raise ValueError("PHOTOFIX_RESULT_STORE=s3 needs PHOTOFIX_S3_BUCKET")
+        return self
 
     @property
     def allow_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

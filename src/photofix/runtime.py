@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from photofix.backends import open_result_store, open_task_store
+from photofix.backends import open_result_store, open_runner, open_task_store
 from photofix.config import Settings
 from photofix.storage.local import LocalResultStore
 from photofix.tasks.runner import Runner
-from photofix.tasks.runner_local import LocalRunner
 from photofix.tasks.service import TaskService
 from photofix.tasks.worker import source_limits
 
@@ -35,7 +34,7 @@ class Runtime:
 def build_runtime(settings: Settings) -> Runtime:
     store = open_task_store(settings)
     results = open_result_store(settings)
-    runner = LocalRunner(settings, store)
+    runner = open_runner(settings, store)
     service = TaskService(
         store,
         results,

@@ -33,9 +33,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(settings)
         runtime.runner.start()
-        recovered = await anyio.to_thread.run_sync(runtime.service.recover)
-        if recovered:
-            log.info("re-queued %d tasks left unfinished by the last run", recovered)
+        if not runtime.runner.redelivers:
+            recovered = await anyio.to_thread.run_sync(runtime.service.recover)
+            if recovered:
+                log.info("re-queued %d tasks left unfinished by the last run", recovered)
         app.state.photofix = AppState(
             settings=settings,
             service=runtime.service,

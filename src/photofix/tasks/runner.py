@@ -6,10 +6,15 @@ from typing import Protocol
 
 
 class Runner(Protocol):
+    # True when queued tasks outlive an API restart (a broker redelivers them): then the API
+    # must not re-queue unfinished tasks on start. False for an in-process pool.
+    redelivers: bool
+
     def start(self) -> None: ...
 
     def submit(self, task_id: str) -> None:
-        """Hand a queued task to a worker. Carries the id only: workers read the store."""
+        """Hand a queued task to a worker. Carries the id only: workers read the store.
+        Raises StoreUnavailable when the queue cannot take it."""
         ...
 
     def shutdown(self) -> None: ...

@@ -23,7 +23,15 @@ from photofix.tasks.worker import init_worker_process, run_in_worker
 log = logging.getLogger(__name__)
 
 
+def kill_after(task_timeout: float) -> float:
+    """When pebble kills a task's process: a backstop. The worker's own deadline
+    (service.execute_task) fires first and ends the task without losing the warm process."""
+    return 1.1 * task_timeout + 1.0
+
+
 class LocalRunner:
+    redelivers = False
+
     def __init__(
         self,
         settings: Settings,
@@ -52,7 +60,9 @@ class LocalRunner:
         if self._pool is None:
             raise RuntimeError("runner not started")
         future = self._pool.schedule(
-            self._target, args=(task_id,), timeout=self._settings.task_timeout
+            self._target,
+            args=(task_id,),
+            timeout=kill_after(self._settings.task_timeout),
         )
         future.add_done_callback(lambda done: self._on_done(task_id, done))
 

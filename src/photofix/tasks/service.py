@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
 
 from photofix import fetch
-from photofix.errors import Overloaded, PhotofixError, TaskNotFound
+from photofix.errors import (
+    Overloaded,
+    PhotofixError,
+    ProcessingTimeout,
+    StoreUnavailable,
+    TaskNotFound,
+)
 from photofix.imaging import codec
 from photofix.imaging.protocols import ModelSet
 from photofix.pipelines import PipelineOptions
@@ -90,7 +100,14 @@ class TaskService:
             task.source_blob = source_blob_name(task.task_id)
             self.results.put(task.source_blob, image_bytes, "application/octet-stream")
         self.store.create(task)
-        self._submit(task.task_id)
+        try:
+            self._submit(task.task_id)
+        except StoreUnavailable:
+            # The client gets a 503 and no task id: close this one so nothing waits on it.
+            finish_failed(self.store, task, State.FAILED, "could not be queued")
+            if task.source_blob:
+                self.results.delete(task.source_blob)
+            raise
         return task
 
     def get(self, owner: str, task_id: str) -> Task:
@@ -145,6 +162,7 @@ class WorkerContext:
     models: ModelSet
     limits: SourceLimits
     retention_seconds: int
+    task_timeout: float
 
 
 def execute_task(ctx: WorkerContext, task_id: str) -> None:
@@ -152,6 +170,11 @@ def execute_task(ctx: WorkerContext, task_id: str) -> None:
     task = ctx.store.get(task_id)
     if task is None or task.state.finished:
         return  # expired, swept, or already done by an earlier delivery
+    if task.attempts >= MAX_ATTEMPTS:  # its workers died every time: a poison pill
+        finish_failed(ctx.store, task, State.FAILED, "worker died while processing")
+        if task.source_blob:
+            ctx.results.delete(task.source_blob)
+        return
     ctx.store.update(
         task_id,
         state=State.PREPARING,
@@ -160,7 +183,8 @@ def execute_task(ctx: WorkerContext, task_id: str) -> None:
         attempts=task.attempts + 1,
     )
     try:
-        _process(ctx, task)
+        with _deadline(ctx.task_timeout):
+            _process(ctx, task)
     except PhotofixError as exc:
         finish_failed(ctx.store, task, State(exc.state), exc.message)
     except Exception as exc:
@@ -203,6 +227,26 @@ def _process(ctx: WorkerContext, task: Task) -> None:
         expires_at=now + ctx.retention_seconds,
     ):
         ctx.results.delete(blob)  # timed out or swept meanwhile: do not leak the file
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise ProcessingTimeout in this (worker) process once `seconds` have passed. Only the
+    main thread receives signals; elsewhere the runner's own time limit is the only guard."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise ProcessingTimeout(f"processing took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _read_source(ctx: WorkerContext, task: Task) -> bytes:

@@ -21,6 +21,7 @@ def build_context(settings: Settings) -> WorkerContext:
         models=load_models(settings.model_threads),
         limits=source_limits(settings),
         retention_seconds=settings.retention_seconds,
+        task_timeout=settings.task_timeout,
     )
 
 
