@@ -6,6 +6,8 @@ Only this layer turns typed errors into exit codes (each PhotofixError declares 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -57,11 +59,12 @@ def serve(
     data_dir: DataDir = None,
 ) -> None:
     """Run the HTTP API with its embedded worker pool (no other services needed)."""
+    settings = _settings(host=host, port=port, workers=workers, data_dir=data_dir)
+    _share_metrics(settings, "api")  # before photofix.api imports prometheus_client
     import uvicorn
 
     from photofix.api import create_app
 
-    settings = _settings(host=host, port=port, workers=workers, data_dir=data_dir)
     _announce(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
@@ -71,14 +74,41 @@ def worker(
     concurrency: Annotated[
         int | None, typer.Option(help="Worker processes (default: PHOTOFIX_WORKERS, cores).")
     ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's Prometheus metrics on this port.")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Run a Celery worker for the scale-out runtime: it takes task ids from Redis
     (PHOTOFIX_REDIS_URL) and keeps the models warm in each of its processes."""
     settings = _settings(data_dir=data_dir, runtime="celery")
+    # One directory per worker sharing the data dir; set before prometheus_client is imported.
+    _share_metrics(settings, f"worker-{os.getpid()}")
     from photofix.tasks.runner_celery import run_worker
 
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from photofix import metrics
+
+        start_http_server(metrics_port, registry=metrics.registry())
     run_worker(settings, concurrency=concurrency or settings.workers)
+
+
+def _share_metrics(settings: Settings, role: str) -> None:
+    """Point prometheus_client's multiprocess mode at a fresh directory of this node's, before
+    anything imports it, so the worker processes' counters reach this process's /metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return  # the operator chose one
+    root = settings.data_dir / "metrics"
+    for old in root.glob("worker-*"):  # samples of workers that are gone
+        pid = old.name.removeprefix("worker-")
+        if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+            shutil.rmtree(old, ignore_errors=True)
+    directory = root / role
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def _announce(settings: Settings) -> None:

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from photofix import __version__
+from photofix import __version__, metrics
 from photofix.api.deps import AppState
 from photofix.api.envelope import error_response, install_error_handlers
 from photofix.api.ratelimit import RateLimiter
@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
             keys=KeyStore(settings.keys_path),
             limiter=RateLimiter(settings.rate_limit_per_minute),
             local_results=runtime.local_results,
+            metrics=metrics.registry(metrics.QueueDepth(runtime.service.store.count_unfinished)),
         )
         sweeper = asyncio.create_task(_sweep_forever(runtime.sweep, settings.sweep_interval))
         try:

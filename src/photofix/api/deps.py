@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from prometheus_client import CollectorRegistry
 
 from photofix.api.ratelimit import RateLimiter
 from photofix.config import Settings
@@ -24,6 +25,7 @@ class AppState:
     keys: KeyStore
     limiter: RateLimiter
     local_results: LocalResultStore | None  # set when results are served by this API
+    metrics: CollectorRegistry  # what /metrics serves
 
 
 def get_state(request: Request) -> AppState:

@@ -11,7 +11,7 @@ import anyio.to_thread
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
-from photofix import fetch
+from photofix import fetch, metrics
 from photofix.api.deps import AppState, KeyDep, StateDep
 from photofix.api.envelope import envelope, error_response
 from photofix.api.schemas import (
@@ -20,7 +20,7 @@ from photofix.api.schemas import (
     TaskEnvelope,
     task_data,
 )
-from photofix.errors import BadRequest, ImageTooLarge
+from photofix.errors import BadRequest, ImageTooLarge, PhotofixError
 from photofix.pipelines import ENHANCE_MODES, PROCESSING_TYPES
 from photofix.storage.local import RESULTS_ROUTE
 from photofix.tasks.model import State, Task, TaskOptions
@@ -112,7 +112,31 @@ async def download_result(
 
 @router.get("/healthz", include_in_schema=False)
 async def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
     return {"status": "ok"}
+
+
+@router.get("/readyz", include_in_schema=False)
+async def readyz(state: StateDep) -> JSONResponse:
+    """Readiness: the task store and the result store answer (503 otherwise)."""
+    checks = {}
+    for name, ping in (
+        ("task_store", state.service.store.ping),
+        ("result_store", state.service.results.ping),
+    ):
+        try:
+            checks[name] = bool(await anyio.to_thread.run_sync(ping))
+        except PhotofixError:
+            checks[name] = False
+    ready = all(checks.values())
+    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics_endpoint(state: StateDep) -> Response:
+    """Prometheus metrics of this node (API and its workers) and the queue depth."""
+    body, content_type = await anyio.to_thread.run_sync(metrics.render, state.metrics)
+    return Response(body, media_type=content_type)
 
 
 def _parse_options(

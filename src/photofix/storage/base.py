@@ -26,6 +26,10 @@ class ResultStore(Protocol):
         """Remove the blob; a missing blob is not an error."""
         ...
 
+    def ping(self) -> bool:
+        """True when the store can be written; raises StoreUnavailable when it cannot."""
+        ...
+
     def url(self, name: str, expires_at: float, base_url: str) -> str:
         """A URL that serves the blob without an API key until `expires_at` (Unix seconds)."""
         ...

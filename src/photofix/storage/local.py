@@ -43,6 +43,9 @@ class LocalResultStore:
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
 
+    def ping(self) -> bool:
+        return self._root.is_dir() and os.access(self._root, os.W_OK)
+
     def url(self, name: str, expires_at: float, base_url: str) -> str:
         expires = int(expires_at)
         signature = self.sign(name, expires)

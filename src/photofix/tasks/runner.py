@@ -9,6 +9,9 @@ class Runner(Protocol):
     # True when queued tasks outlive an API restart (a broker redelivers them): then the API
     # must not re-queue unfinished tasks on start. False for an in-process pool.
     redelivers: bool
+    # A task still processing this many seconds after it started was lost with its worker:
+    # past every time limit and redelivery of this runner.
+    stall_seconds: float
 
     def start(self) -> None: ...
 

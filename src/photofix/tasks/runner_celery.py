@@ -72,6 +72,9 @@ class CeleryRunner:
 
     def __init__(self, settings: Settings) -> None:
         self._app = create_celery(settings)
+        # A lost worker's task comes back after the visibility timeout and restarts (its
+        # processed_at renewed); twice that, and nothing will bring it back.
+        self.stall_seconds = 2 * visibility_timeout(settings.task_timeout) + 2 * _RESTORE_INTERVAL
 
     def start(self) -> None:
         pass  # the workers are other processes; the broker connects on first send

@@ -45,6 +45,7 @@ class LocalRunner:
         self._target = target
         self._initializer = initializer
         self._pool: ProcessPool | None = None
+        self.stall_seconds = 2 * kill_after(settings.task_timeout) + 60.0
 
     def start(self) -> None:
         # spawn, not fork: the API process runs threads (uvicorn, SQLite) that fork would copy

@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from photofix import fetch
+from photofix import fetch, metrics
 from photofix.errors import (
     Overloaded,
     PhotofixError,
@@ -100,6 +100,7 @@ class TaskService:
             task.source_blob = source_blob_name(task.task_id)
             self.results.put(task.source_blob, image_bytes, "application/octet-stream")
         self.store.create(task)
+        metrics.TASKS_CREATED.labels(type=str(options.type)).inc()
         try:
             self._submit(task.task_id)
         except StoreUnavailable:
@@ -140,13 +141,31 @@ class TaskService:
         return count
 
     def sweep(self, now: float | None = None) -> int:
-        """Delete expired tasks with their source and result blobs."""
-        expired = self.store.pop_expired(now if now is not None else time.time())
+        """Finish stalled tasks, then delete expired tasks with their source and result blobs."""
+        now = now if now is not None else time.time()
+        self.fail_stalled(now)
+        expired = self.store.pop_expired(now)
         for task in expired:
             for blob in (task.source_blob, task.result_blob):
                 if blob:
                     self.results.delete(blob)
         return len(expired)
+
+    def fail_stalled(self, now: float) -> int:
+        """Finish the tasks nobody will finish, so none stays unfinished forever: running for
+        longer than the runner could have let them (their worker vanished and nothing gave
+        them back), or waiting for a worker as long as they would have been kept."""
+        count = 0
+        for task in self.store.unfinished():
+            running = task.state in (State.PREPARING, State.PROCESSING)
+            if running and now - (task.processed_at or task.created_at) > self.runner.stall_seconds:
+                finish_failed(self.store, task, State.FAILED, "worker lost while processing")
+            elif not running and now - task.created_at > self.retention_seconds:
+                finish_failed(self.store, task, State.FAILED, "no worker took the task")
+            else:
+                continue
+            count += 1
+        return count
 
     def _submit(self, task_id: str) -> None:
         self.store.update(task_id, state=State.WAITING, progress=5)
@@ -216,7 +235,7 @@ def _process(ctx: WorkerContext, task: Task) -> None:
     blob = result_blob_name(task.task_id, result.format)
     ctx.results.put(blob, result.data, result.content_type)
     now = time.time()
-    if not ctx.store.update(
+    if ctx.store.update(
         task.task_id,
         state=State.SUCCEEDED,
         progress=100,
@@ -226,6 +245,8 @@ def _process(ctx: WorkerContext, task: Task) -> None:
         completed_at=now,
         expires_at=now + ctx.retention_seconds,
     ):
+        metrics.task_finished(task.options.type, State.SUCCEEDED, now - task.created_at)
+    else:
         ctx.results.delete(blob)  # timed out or swept meanwhile: do not leak the file
 
 
@@ -263,13 +284,14 @@ def _read_source(ctx: WorkerContext, task: Task) -> bytes:
 
 def finish_failed(store: TaskStore, task: Task, state: State, detail: str) -> None:
     now = time.time()
-    store.update(
+    if store.update(
         task.task_id,
         state=state,
         state_detail=detail,
         completed_at=now,
         expires_at=now + _retention_of(task),
-    )
+    ):
+        metrics.task_finished(task.options.type, state, now - task.created_at)
 
 
 def _retention_of(task: Task) -> float:

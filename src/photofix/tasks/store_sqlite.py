@@ -117,6 +117,9 @@ class SqliteTaskStore:
         rows = db.execute("DELETE FROM tasks WHERE expires_at <= ? RETURNING *", (now,)).fetchall()
         return [_to_task(row) for row in rows]
 
+    def ping(self) -> bool:
+        return self._connect().execute("SELECT 1").fetchone()[0] == 1
+
     def close(self) -> None:
         db = getattr(self._local, "db", None)
         if db is not None:
