@@ -31,6 +31,7 @@ def open_result_store(settings: Settings) -> ResultStore:
             access_key_id=settings.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret else None,
             prefix=settings.s3_prefix,
+            public_endpoint_url=settings.s3_public_endpoint_url,
         )
     return LocalResultStore(settings.blobs_dir, settings.secret_key())
 

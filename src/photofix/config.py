@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     redis_prefix: str = "photofix"  # key prefix, so deployments can share one Redis
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None  # MinIO, R2, Ceph...; None for AWS S3
+    s3_public_endpoint_url: str | None = None  # host in result URLs, if clients see another
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
@@ -67,6 +68,9 @@ class Settings(BaseSettings):
     # CIDRs image_url may reach although they are private/loopback (e.g. an intranet CDN).
     fetch_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # The API key file (hashes only). Default: keys.json in data_dir. Several API nodes point
+    # this at one shared file (e.g. a mounted secret); each re-reads it when it changes.
+    keys_file: Path | None = None
     # HMAC key for result URLs; default: a random one kept in data_dir (see secret_key()).
     url_secret: str | None = None
 
@@ -108,7 +112,7 @@ class Settings(BaseSettings):
 
     @property
     def keys_path(self) -> Path:
-        return self.data_dir / "keys.json"
+        return self.keys_file or self.data_dir / "keys.json"
 
     def secret_key(self) -> bytes:
         """The URL-signing secret: configured, or created once per data dir and kept there."""

@@ -79,3 +79,16 @@ def test_s3_content_type_is_kept(s3_results):
     s3_results.put("results/t3.webp", b"RIFF....WEBP", "image/webp")
     answer = httpx.get(s3_results.url("results/t3.webp", time.time() + 60, ""), timeout=10)
     assert answer.headers["content-type"] == "image/webp"
+
+
+def test_s3_urls_can_name_the_public_endpoint(s3_server, s3_results):
+    public = S3ResultStore.connect(
+        s3_results._bucket,
+        endpoint_url=s3_server,
+        region="us-east-1",
+        access_key_id="testing",
+        secret_access_key="testing",
+        public_endpoint_url="https://files.example.com",
+    )
+    url = public.url("results/t4.png", time.time() + 60, "")
+    assert url.startswith(f"https://files.example.com/{s3_results._bucket}/results/t4.png?")

@@ -17,12 +17,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from photofix.api import create_app
 from photofix.config import Settings
 from photofix.keys import KeyStore
+from photofix.storage.s3 import S3ResultStore
 from photofix.tasks.model import State, Task
 from photofix.tasks.store_redis import RedisTaskStore
 from tests.conftest import REDIS_URL, make_settings
@@ -35,7 +37,7 @@ TASK_TIMEOUT = 6.0  # short, so a vanished worker's message returns within the t
 class Stack:
     """An API (TestClient) and Celery workers sharing one Redis prefix and data dir."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **settings: object) -> None:
         self.prefix = f"photofix-test-{uuid.uuid4().hex[:12]}"
         self.settings: Settings = make_settings(
             data_dir,
@@ -44,6 +46,7 @@ class Stack:
             redis_prefix=self.prefix,
             task_timeout=TASK_TIMEOUT,
             model_threads=1,
+            **settings,
         )
         self.store = RedisTaskStore.from_url(REDIS_URL, prefix=self.prefix)
         _, self.token = KeyStore(self.settings.keys_path).create("celery-tests")
@@ -57,6 +60,13 @@ class Stack:
             "PHOTOFIX_REDIS_PREFIX": self.prefix,
             "PHOTOFIX_TASK_TIMEOUT": str(TASK_TIMEOUT),
             "PHOTOFIX_MODEL_THREADS": "1",
+            **{
+                f"PHOTOFIX_{name.upper()}": str(getattr(self.settings, name))
+                for name in ("result_store", "s3_bucket", "s3_endpoint_url", "s3_region")
+                if getattr(self.settings, name) is not None
+            },
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
         }
         command = [sys.executable, "-m", "photofix", "worker", "--concurrency", "1"]
         worker = subprocess.Popen(
@@ -144,6 +154,34 @@ def test_tasks_run_on_celery_workers_sync_and_async(stack):
         assert synced["state"] == 1 and synced["image"]
         # Same answer as the embedded runtime gives: the meta of the same pipeline.
         assert synced["meta"]["width"] == 500 and synced["meta"]["enhance"] == "color"
+
+
+def test_results_in_s3_from_workers_on_other_processes(tmp_path, s3_server, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    bucket = f"photofix-{uuid.uuid4().hex[:12]}"
+    stack = Stack(
+        tmp_path,
+        result_store="s3",
+        s3_bucket=bucket,
+        s3_endpoint_url=s3_server,
+        s3_region="us-east-1",
+    )
+    try:
+        S3ResultStore.connect(bucket, endpoint_url=s3_server, region="us-east-1")._s3.create_bucket(
+            Bucket=bucket
+        )
+        stack.start_worker()
+        page = encode(text_page(400, 520), "JPEG")
+        with TestClient(create_app(stack.settings)) as client:
+            synced = stack.post(client, page, type=1, sync=1)
+            assert synced["state"] == 1
+            assert synced["image"].startswith(f"{s3_server}/{bucket}/results/")
+            image = httpx.get(synced["image"], timeout=10)  # presigned: no API key
+            assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"
+    finally:
+        stack.close()
+    assert not list(tmp_path.glob("blobs/*/*"))  # nothing went to local disk
 
 
 def test_worker_process_killed_mid_task_is_redelivered(stack):

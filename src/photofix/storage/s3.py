@@ -23,8 +23,13 @@ _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 class S3ResultStore:
-    def __init__(self, client: Any, bucket: str, *, prefix: str = "") -> None:
+    def __init__(
+        self, client: Any, bucket: str, *, prefix: str = "", signer: Any | None = None
+    ) -> None:
         self._s3 = client
+        # Presigned URLs name the host clients reach, which inside a cluster is often not
+        # the endpoint the nodes use (e.g. http://minio:9000 vs https://files.example.com).
+        self._signer = signer or client
         self._bucket = bucket
         self._prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
 
@@ -38,23 +43,27 @@ class S3ResultStore:
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
         prefix: str = "",
+        public_endpoint_url: str | None = None,
     ) -> S3ResultStore:
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=Config(
-                signature_version="s3v4",
-                connect_timeout=5,
-                read_timeout=30,
-                retries={"max_attempts": 3, "mode": "standard"},
-                # MinIO and most self-hosted endpoints want path-style URLs.
-                s3={"addressing_style": "path" if endpoint_url else "auto"},
-            ),
-        )
-        return cls(client, bucket, prefix=prefix)
+        def client(endpoint: str | None) -> Any:
+            return boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                config=Config(
+                    signature_version="s3v4",
+                    connect_timeout=5,
+                    read_timeout=30,
+                    retries={"max_attempts": 3, "mode": "standard"},
+                    # MinIO and most self-hosted endpoints want path-style URLs.
+                    s3={"addressing_style": "path" if endpoint else "auto"},
+                ),
+            )
+
+        signer = client(public_endpoint_url) if public_endpoint_url else None
+        return cls(client(endpoint_url), bucket, prefix=prefix, signer=signer)
 
     def _key(self, name: str) -> str:
         return self._prefix + check_blob_name(name)
@@ -83,7 +92,7 @@ class S3ResultStore:
         """A presigned GET, valid until `expires_at` (`base_url` is not needed: S3 serves it)."""
         seconds = max(int(expires_at - time.time()), 1)
         with _available():
-            return self._s3.generate_presigned_url(
+            return self._signer.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self._bucket, "Key": self._key(name)},
                 ExpiresIn=seconds,
