@@ -208,3 +208,31 @@ def test_whole_worker_killed_its_task_completes_on_another(stack):
         stack.start_worker()
         done = stack.wait(task_id, finished, timeout=120)
     assert done.state == State.SUCCEEDED and done.attempts == 2
+
+
+def test_api_node_restarted_while_tasks_run_another_node_sees_them_finish(stack):
+    stack.start_worker()
+    page = encode(text_page(500, 650), "JPEG")
+    with TestClient(create_app(stack.settings)) as node_a:
+        task_ids = [stack.post(node_a, page, type=2)["task_id"] for _ in range(3)]
+    # Node A is gone (its lifespan ended mid-flight); node B answers for the same tasks.
+    with TestClient(create_app(stack.settings)) as node_b:
+        for task_id in task_ids:
+            stack.wait(task_id, finished)
+            answer = node_b.get(f"{PATH}/{task_id}", headers=stack.headers).json()["data"]
+            assert answer["state"] == 1 and node_b.get(answer["image"]).status_code == 200
+
+
+def test_overload_is_refused_at_once_not_queued(tmp_path):
+    stack = Stack(tmp_path, max_pending_tasks=2)  # and no worker: nothing drains the queue
+    try:
+        page = encode(text_page(200, 260), "JPEG")
+        with TestClient(create_app(stack.settings)) as client:
+            for _ in range(2):
+                stack.post(client, page)
+            files = {"image_file": ("in.jpg", page, "image/jpeg")}
+            refused = client.post(PATH, files=files, headers=stack.headers)
+            assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 1
+            assert stack.store.count_unfinished() == 2  # the refused one was never queued
+    finally:
+        stack.close()
