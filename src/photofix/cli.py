@@ -173,15 +173,35 @@ def process(
         str | None, typer.Option("--format", "-f", help="png | jpg | webp (default: by result)")
     ] = None,
     enhance: Annotated[str, typer.Option(help="color | gray | bw | none")] = "color",
+    margin: Annotated[
+        str | None, typer.Option(help="types 3, 4: crop margin in px ('40') or percent ('5%')")
+    ] = None,
+    aspect: Annotated[
+        str | None, typer.Option(help="types 3, 4: crop aspect W:H (1:1, 4:5) or 'original'")
+    ] = None,
+    bg_color: Annotated[
+        str | None, typer.Option("--bg-color", help="type 4: fill colour (#RRGGBB)")
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per image (with meta).")
     ] = False,
 ) -> None:
     """Process images locally, without a server."""
     from photofix.local import process_file
+    from photofix.options import parse_options
 
-    if fmt is not None and fmt.lower() not in ("png", "jpg", "jpeg", "webp"):
-        raise typer.BadParameter("format must be png, jpg or webp", param_hint="--format")
+    try:
+        options = parse_options(
+            type=type_,
+            output_format=fmt,
+            enhance=enhance,
+            crop_margin=margin,
+            aspect=aspect,
+            bg_color=bg_color,
+        )
+    except PhotofixError as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(exc.exit_code) from exc
     settings = _settings()
     out_dir.mkdir(parents=True, exist_ok=True)
     exit_code = 0
@@ -198,7 +218,7 @@ def process(
         for path in inputs:
             progress.update(bar, description=path.name)
             try:
-                report = process_file(path, out_dir, settings, type_, fmt, enhance)
+                report = process_file(path, out_dir, settings, options)
             except PhotofixError as exc:
                 exit_code = exit_code or exc.exit_code
                 report = {"input": str(path), "error": exc.message, "code": exc.exit_code}

@@ -8,17 +8,12 @@ from typing import Any
 from photofix.config import Settings
 from photofix.imaging.codec import ImageLimits
 from photofix.models import load_models
-from photofix.pipelines import PipelineOptions
 from photofix.process import process_image
+from photofix.tasks.model import TaskOptions
 
 
 def process_file(
-    path: Path,
-    out_dir: Path,
-    settings: Settings,
-    type_: int,
-    output_format: str | None,
-    enhance: str,
+    path: Path, out_dir: Path, settings: Settings, options: TaskOptions
 ) -> dict[str, Any]:
     """Process one file into `out_dir`; returns the JSON report line for it."""
     limits = ImageLimits(max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
@@ -26,12 +21,12 @@ def process_file(
         data = fh.read(limits.max_bytes + 1)
     result = process_image(
         data,
-        PipelineOptions(type=type_, enhance=enhance),
+        options.pipeline(),
         load_models(settings.model_threads),
         limits,
-        output_format.lower() if output_format else None,
+        options.output_format,
     )
     suffix = "jpg" if result.format == "jpeg" else result.format
     target = out_dir / f"{path.stem}.{suffix}"
     target.write_bytes(result.data)
-    return {"input": str(path), "output": str(target), "type": type_, "meta": result.meta}
+    return {"input": str(path), "output": str(target), "type": options.type, "meta": result.meta}

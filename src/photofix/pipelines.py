@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -41,6 +41,18 @@ class PipelineOptions:
     type: int = 1
     enhance: str = "color"
     corners: tuple[float, ...] | None = None  # 8 numbers: a user-given page quad
+    # Products (types 3, 4): margin as a fraction of the subject's longer side, or in pixels;
+    # the crop's width / height, or "original" for the photo's own.
+    margin: float = PRODUCT_MARGIN
+    margin_px: int | None = None
+    aspect: float | Literal["original"] | None = None
+    bg_color: tuple[int, int, int] | None = None  # type 4: fill instead of transparency
+
+    def framing(self, image_shape: tuple[int, ...]) -> subject.Framing:
+        aspect = self.aspect
+        if aspect == "original":
+            aspect = image_shape[1] / image_shape[0]
+        return subject.Framing(margin=self.margin, margin_px=self.margin_px, aspect=aspect)
 
 
 @dataclass
@@ -150,24 +162,38 @@ def _crop_product(
     rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
 ) -> PipelineResult:
     """Type 3: crop to the main subject with an even margin, straightening a small tilt."""
-    crop, _, meta = _locate_and_crop(rgb, models, timings)
+    # A photo crop stays inside the photo unless a fixed aspect needs room it lacks.
+    fill = options.bg_color or _border_colour(rgb)
+    crop, _, meta = _locate_and_crop(rgb, options, models, timings, pad=False, fill=fill)
     return PipelineResult(crop, meta)
 
 
 def _cut_out(
     rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
 ) -> PipelineResult:
-    """Type 4: type 3, then a transparent background with a soft, refined alpha edge."""
-    crop, coarse, meta = _locate_and_crop(rgb, models, timings)
+    """Type 4: type 3, then a transparent background (or `bg_color`) with a soft, refined
+    alpha edge. The crop may reach past the photo: that room is transparent, so the margin is
+    always even."""
+    crop, coarse, meta = _locate_and_crop(
+        rgb, options, models, timings, pad=True, fill=_border_colour(rgb)
+    )
     with timings.step("matting"):
         alpha = matting.refine_alpha(crop, coarse)
         foreground = matting.estimate_foreground(crop, alpha)
-        rgba = matting.cutout(foreground, alpha)
-    return PipelineResult(rgba, meta)
+        out = matting.cutout(foreground, alpha)
+        if options.bg_color is not None:
+            out = matting.composite(out, options.bg_color)
+    return PipelineResult(out, meta)
 
 
 def _locate_and_crop(
-    rgb: np.ndarray, models: ModelSet, timings: _Timings
+    rgb: np.ndarray,
+    options: PipelineOptions,
+    models: ModelSet,
+    timings: _Timings,
+    *,
+    pad: bool,
+    fill: tuple[int, ...],
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The subject's crop and its coarse mask (same size), plus meta. No subject: whole image."""
     with timings.step("find_subject"):
@@ -177,11 +203,13 @@ def _locate_and_crop(
         return rgb, mask, {"subject": {"found": False, "reason": "no salient subject"}}
 
     meta: dict[str, Any] = {"subject": {"found": True, "confidence": round(found.confidence, 3)}}
+    framing = options.framing(rgb.shape)
+    pad = pad or framing.aspect is not None
     with timings.step("straighten"):
         tilt = subject.estimate_tilt(rgb, found.mask)
         if abs(tilt) < MIN_TILT_DEGREES:
             tilt = 0.0
-        crop, mask, box = _straight_crop(rgb, found, tilt)
+        crop, mask, box = _straight_crop(rgb, found, tilt, framing, pad=pad, fill=fill)
     meta["tilt"] = round(float(tilt), 2)
     meta["rotation"] = 0
     meta.update(box)
@@ -189,25 +217,33 @@ def _locate_and_crop(
 
 
 def _straight_crop(
-    rgb: np.ndarray, found: subject.SubjectDetection, tilt: float
+    rgb: np.ndarray,
+    found: subject.SubjectDetection,
+    tilt: float,
+    framing: subject.Framing,
+    *,
+    pad: bool,
+    fill: tuple[int, ...],
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """The subject cropped with an even margin, straightened by `tilt` degrees clockwise in
-    the same resample; its mask alike; and the crop's place in the input (`bbox`, plus the
-    crop's corners when it is turned)."""
+    """The subject framed in its crop, straightened by `tilt` degrees clockwise in the same
+    resample; its mask alike; and the crop's place in the input (`bbox`, clamped to the
+    input, plus the crop's corners when it is turned)."""
     height, width = rgb.shape[:2]
     if not tilt:
-        x0, y0, x1, y1 = subject.crop_with_margin(found.bbox, rgb.shape, margin=PRODUCT_MARGIN)
-        return rgb[y0:y1, x0:x1], found.mask[y0:y1, x0:x1], {"bbox": [x0, y0, x1, y1]}
+        box = subject.frame_box(found.bbox, rgb.shape, framing, pad=pad)
+        crop = geometry.crop_padded(rgb, box, fill)
+        mask = geometry.crop_padded(found.mask, box, 0.0)
+        return crop, mask, {"bbox": _clamped(box, width, height)}
     # The subject's box once straightened, from a small copy of its mask (a few px of
     # rounding at full size vanish in the margin).
     small, factor = _shrink_mask(found.mask, TILT_MASK_SIDE)
     turned = subject.subject_bbox(geometry.rotate_small(small, tilt, fill=0.0))
-    canvas = geometry.rotated_size(width, height, tilt)
     if turned is None:
         return rgb, found.mask, {"bbox": [0, 0, width, height]}
+    canvas = geometry.rotated_size(width, height, tilt)
     bbox = tuple(int(np.clip(round(v / factor), 0, canvas[i % 2])) for i, v in enumerate(turned))
-    box = subject.crop_with_margin(bbox, (canvas[1], canvas[0]), margin=PRODUCT_MARGIN)
-    crop, corners = geometry.rotated_crop(rgb, tilt, box, fill=_border_colour(rgb))
+    box = subject.frame_box(bbox, (canvas[1], canvas[0]), framing, pad=pad)
+    crop, corners = geometry.rotated_crop(rgb, tilt, box, fill=fill)
     mask, _ = geometry.rotated_crop(found.mask, tilt, box, fill=0.0)
     x0, y0 = np.floor(corners.min(axis=0)).astype(int)
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
@@ -215,10 +251,16 @@ def _straight_crop(
         crop,
         mask,
         {
-            "bbox": [int(max(x0, 0)), int(max(y0, 0)), int(min(x1, width)), int(min(y1, height))],
+            "bbox": _clamped((int(x0), int(y0), int(x1), int(y1)), width, height),
             "crop_corners": [[round(float(x), 1), round(float(y), 1)] for x, y in corners],
         },
     )
+
+
+def _clamped(box: tuple[int, int, int, int], width: int, height: int) -> list[int]:
+    """The part of a crop box that lies in the input (meta coordinates are input pixels)."""
+    x0, y0, x1, y1 = box
+    return [max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)]
 
 
 def _shrink_mask(mask: np.ndarray, side: int) -> tuple[np.ndarray, float]:

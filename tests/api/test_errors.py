@@ -51,6 +51,15 @@ def test_missing_and_invalid_key_are_401(live, small_jpeg):
         ({"format": "gif"}, "format"),
         ({"enhance": "sepia"}, "enhance"),
         ({"corners": "1,2,3"}, "corners"),
+        ({"type": 4, "crop_margin": "60%"}, "crop_margin"),
+        ({"type": 4, "crop_margin": "wide"}, "crop_margin"),
+        ({"type": 1, "crop_margin": "10"}, "crop_margin"),
+        ({"type": 3, "aspect": "1:0"}, "aspect"),
+        ({"type": 3, "aspect": "square"}, "aspect"),
+        ({"type": 0, "aspect": "1:1"}, "aspect"),
+        ({"type": 4, "bg_color": "#12345"}, "bg_color"),
+        ({"type": 4, "bg_color": "300,0,0"}, "bg_color"),
+        ({"type": 3, "bg_color": "#ffffff"}, "bg_color"),
     ],
 )
 def test_bad_fields_are_400_naming_the_field(live, small_jpeg, form, field):

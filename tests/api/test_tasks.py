@@ -197,3 +197,11 @@ def test_expired_tasks_are_swept_with_their_files(live, document_jpeg):
     gone = live.client.get(f"{PATH}/{data['task_id']}", headers=live.headers())
     assert gone.status_code == 404
     assert live.client.get(data["image"]).status_code == 404
+
+
+def test_product_fields_reach_the_pipeline(live, product_jpeg):
+    form = {"sync": 1, "type": 4, "aspect": "1:1", "crop_margin": "5%", "bg_color": "#ffffff"}
+    data = post(live, form, product_jpeg).json()["data"]
+    assert data["state"] == 1
+    assert data["meta"]["width"] == data["meta"]["height"]
+    assert data["meta"]["format"] == "jpeg"  # opaque on white: no alpha to keep

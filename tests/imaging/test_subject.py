@@ -322,3 +322,23 @@ def test_crop_margin_is_uneven_when_the_subject_touches_a_border():
 def test_crop_box_stays_inside_the_image():
     x0, y0, x1, y1 = subject.crop_with_margin((-5, -5, 2000, 50), (100, 200, 3))
     assert (x0, y0) == (0, 0) and x1 <= 200 and y1 <= 100
+
+
+def test_frame_box_pads_for_an_even_margin_and_exact_aspect():
+    bbox = (10, 40, 110, 240)  # 100 x 200, touching nothing but close to the left edge
+    framing = subject.Framing(margin=0.1)
+    assert subject.frame_box(bbox, (300, 400), framing, pad=True) == (-10, 20, 130, 260)
+    square = subject.frame_box(
+        bbox, (300, 400), subject.Framing(margin_px=10, aspect=1.0), pad=True
+    )
+    x0, y0, x1, y1 = square
+    assert x1 - x0 == y1 - y0 == 220 and (x0 + x1) / 2 == 60 and (y0 + y1) / 2 == 140
+    wide = subject.frame_box(bbox, (300, 400), subject.Framing(margin_px=0, aspect=4 / 5), pad=True)
+    assert (wide[2] - wide[0]) / (wide[3] - wide[1]) == pytest.approx(0.8, abs=0.01)
+
+
+def test_frame_box_without_padding_stays_inside_the_image():
+    bbox = (10, 40, 110, 240)
+    box = subject.frame_box(bbox, (300, 400), subject.Framing(margin=0.1), pad=False)
+    assert box[0] >= 0 and box[1] >= 0 and box[2] <= 400 and box[3] <= 300
+    assert box[0] <= 10 and box[3] >= 240  # the subject is whole

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -21,12 +20,11 @@ from photofix.api.schemas import (
     task_data,
 )
 from photofix.errors import BadRequest, ImageTooLarge, PhotofixError
-from photofix.pipelines import ENHANCE_MODES, PROCESSING_TYPES
+from photofix.options import parse_options
 from photofix.storage.local import RESULTS_ROUTE
-from photofix.tasks.model import State, Task, TaskOptions
+from photofix.tasks.model import State, Task
 
 TASKS_PATH = "/api/tasks/visual/correction"
-OUTPUT_FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
 
 router = APIRouter()
 
@@ -62,8 +60,27 @@ async def create_task(
     corners: Annotated[
         str | None, Form(description="8 numbers x,y TL TR BR BL: use this page quad (0, 2)")
     ] = None,
+    crop_margin: Annotated[
+        str | None, Form(description="types 3, 4: margin in px ('40') or percent ('5%')")
+    ] = None,
+    aspect: Annotated[
+        str | None, Form(description="types 3, 4: crop aspect 'W:H' (e.g. 1:1, 4:5) or 'original'")
+    ] = None,
+    bg_color: Annotated[
+        str | None, Form(description="type 4: fill colour instead of transparency (#RRGGBB)")
+    ] = None,
 ) -> Any:
-    options = _parse_options(sync, type, return_type, output_format, enhance, corners)
+    options = parse_options(
+        sync=sync,
+        type=type,
+        return_type=return_type,
+        output_format=output_format,
+        enhance=enhance,
+        corners=corners,
+        crop_margin=crop_margin,
+        aspect=aspect,
+        bg_color=bg_color,
+    )
     image_url = image_url or None
     if (image_file is None) == (image_url is None):
         raise BadRequest("give exactly one of image_file or image_url", field="image_file")
@@ -137,56 +154,6 @@ async def metrics_endpoint(state: StateDep) -> Response:
     """Prometheus metrics of this node (API and its workers) and the queue depth."""
     body, content_type = await anyio.to_thread.run_sync(metrics.render, state.metrics)
     return Response(body, media_type=content_type)
-
-
-def _parse_options(
-    sync: int,
-    type: int,
-    return_type: int,
-    output_format: str | None,
-    enhance: str,
-    corners: str | None,
-) -> TaskOptions:
-    if sync not in (0, 1):
-        raise BadRequest("sync must be 0 or 1", field="sync")
-    if type not in PROCESSING_TYPES:
-        raise BadRequest("type must be one of 0, 1, 2, 3, 4", field="type")
-    if return_type not in (1, 2, 3):
-        raise BadRequest("return_type must be 1, 2 or 3", field="return_type")
-    if return_type == 3 and sync != 1:
-        raise BadRequest("return_type 3 (raw bytes) needs sync=1", field="return_type")
-    fmt = None
-    if output_format:
-        fmt = OUTPUT_FORMATS.get(output_format.lower())
-        if fmt is None:
-            raise BadRequest("format must be png, jpg or webp", field="format")
-    if enhance not in ENHANCE_MODES:
-        raise BadRequest(f"enhance must be one of {', '.join(ENHANCE_MODES)}", field="enhance")
-    return TaskOptions(
-        type=type,
-        return_type=return_type,
-        output_format=fmt,
-        enhance=enhance,
-        corners=_parse_corners(corners) if corners else None,
-    )
-
-
-def _parse_corners(text: str) -> tuple[float, ...]:
-    """8 numbers, as a JSON array (flat or [[x, y], ...]) or separated by commas/spaces."""
-    try:
-        values = json.loads(text) if text.lstrip().startswith("[") else re.split(r"[,\s]+", text)
-        numbers = tuple(float(v) for v in _flatten(values) if v != "")
-    except (ValueError, TypeError):
-        raise BadRequest("corners must be 8 numbers", field="corners") from None
-    if len(numbers) != 8 or any(n != n or n < 0 for n in numbers):
-        raise BadRequest("corners must be 8 non-negative numbers", field="corners")
-    return numbers
-
-
-def _flatten(values: Any) -> list[Any]:
-    if isinstance(values, list):
-        return [item for value in values for item in _flatten(value)]
-    return [values]
 
 
 async def _read_upload(upload: UploadFile, max_bytes: int) -> bytes:

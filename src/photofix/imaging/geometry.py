@@ -271,6 +271,21 @@ def rotate_small(
     )
 
 
+def crop_padded(
+    image: np.ndarray, box: tuple[int, int, int, int], fill: float | tuple[float, ...]
+) -> np.ndarray:
+    """`image[y0:y1, x0:x1]` for a box that may reach past the image: the outside is `fill`."""
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = box
+    inner = image[max(y0, 0) : max(min(y1, height), 0), max(x0, 0) : max(min(x1, width), 0)]
+    pads = (max(-y0, 0), max(y1 - height, 0), max(-x0, 0), max(x1 - width, 0))
+    if not any(pads):
+        return inner
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    value = _fill_value(fill, channels)
+    return cv2.copyMakeBorder(inner, *pads, cv2.BORDER_CONSTANT, value=value)
+
+
 def rotated_size(width: int, height: int, angle_deg: float) -> tuple[int, int]:
     """(width, height) of the canvas `rotate_small` makes for a width x height image."""
     return _small_rotation_matrix(angle_deg, width, height, expand=True)[1]

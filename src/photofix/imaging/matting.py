@@ -108,6 +108,14 @@ def cutout(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return cv2.bitwise_and(rgba, rgba, mask=(alpha > 0).view(np.uint8))
 
 
+def composite(rgba: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    """The cut-out laid over a solid `colour`: an opaque RGB image."""
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    background = np.asarray(colour, np.float32)
+    out = rgba[..., :3].astype(np.float32) * alpha + background * (1.0 - alpha)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 @dataclass(frozen=True)
 class _Grid:
     """A working grid whose pixels are whole `factor` x `factor` blocks of the full image

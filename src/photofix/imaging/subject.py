@@ -70,6 +70,20 @@ class CropPlan:
 
 
 @dataclass(frozen=True)
+class Framing:
+    """How a subject sits in its crop: an even margin, optionally a fixed aspect ratio."""
+
+    margin: float = 0.05  # x the subject box's longer side, on every side
+    margin_px: int | None = None  # an exact margin in pixels instead
+    aspect: float | None = None  # crop width / height; None: the subject's own shape
+
+    def margin_for(self, bbox: Box) -> int:
+        if self.margin_px is not None:
+            return self.margin_px
+        return round(self.margin * max(bbox[2] - bbox[0], bbox[3] - bbox[1]))
+
+
+@dataclass(frozen=True)
 class _Analysis:
     bbox: Box
     mask: np.ndarray
@@ -115,6 +129,27 @@ def plan_crop(bbox: Box, image_shape: tuple[int, ...], *, margin: float = 0.05) 
 def crop_with_margin(bbox: Box, image_shape: tuple[int, ...], *, margin: float = 0.05) -> Box:
     """`plan_crop(...).box`: the crop box with an even margin, clamped to the image."""
     return plan_crop(bbox, image_shape, margin=margin).box
+
+
+def frame_box(bbox: Box, image_shape: tuple[int, ...], framing: Framing, *, pad: bool) -> Box:
+    """The crop box for `framing`. With `pad` it may reach past the image (the caller fills
+    the outside: transparency, a colour), so the margin is always even and the aspect exact;
+    without, it stays inside the image as `plan_crop` keeps it."""
+    if not pad and framing.aspect is None:
+        width = max(bbox[2] - bbox[0], bbox[3] - bbox[1], 1)
+        margin = framing.margin_for(bbox) / width
+        return plan_crop(bbox, image_shape, margin=margin).box
+    want = framing.margin_for(bbox)
+    x0, y0, x1, y1 = bbox[0] - want, bbox[1] - want, bbox[2] + want, bbox[3] + want
+    if framing.aspect is not None:
+        width, height = x1 - x0, y1 - y0
+        if width / height < framing.aspect:  # too narrow: widen, centred
+            grow = round(height * framing.aspect) - width
+            x0, x1 = x0 - grow // 2, x1 + grow - grow // 2
+        else:
+            grow = round(width / framing.aspect) - height
+            y0, y1 = y0 - grow // 2, y1 + grow - grow // 2
+    return (x0, y0, x1, y1)
 
 
 def estimate_tilt(rgb: np.ndarray, mask: np.ndarray) -> float:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 from typing import Any
+
+from photofix.pipelines import PRODUCT_MARGIN, PipelineOptions
 
 
 class State(enum.IntEnum):
@@ -36,25 +39,36 @@ class TaskOptions:
     output_format: str | None = None  # png | jpeg | webp; None: chosen from the result
     enhance: str = "color"
     corners: tuple[float, ...] | None = None
+    margin: float = PRODUCT_MARGIN  # products: fraction of the subject's longer side
+    margin_px: int | None = None  # ... or pixels
+    aspect: float | str | None = None  # products: width / height, or "original"
+    bg_color: tuple[int, int, int] | None = None  # type 4: fill instead of transparency
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "return_type": self.return_type,
-            "output_format": self.output_format,
-            "enhance": self.enhance,
-            "corners": list(self.corners) if self.corners else None,
-        }
+        data = dataclasses.asdict(self)
+        for name in ("corners", "bg_color"):
+            data[name] = list(data[name]) if data[name] is not None else None
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskOptions:
-        corners = data.get("corners")
-        return cls(
-            type=data["type"],
-            return_type=data["return_type"],
-            output_format=data.get("output_format"),
-            enhance=data.get("enhance", "color"),
-            corners=tuple(corners) if corners else None,
+        known = {field.name for field in dataclasses.fields(cls)}
+        values = {name: value for name, value in data.items() if name in known}
+        for name in ("corners", "bg_color"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
+        return cls(**values)
+
+    def pipeline(self) -> PipelineOptions:
+        """The options the imaging pipeline takes (what a worker runs)."""
+        return PipelineOptions(
+            type=self.type,
+            enhance=self.enhance,
+            corners=self.corners,
+            margin=self.margin,
+            margin_px=self.margin_px,
+            aspect=self.aspect,  # type: ignore[arg-type]  # validated by the API
+            bg_color=self.bg_color,
         )
 
 

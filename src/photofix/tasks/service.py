@@ -29,7 +29,6 @@ from photofix.errors import (
 )
 from photofix.imaging import codec
 from photofix.imaging.protocols import ModelSet
-from photofix.pipelines import PipelineOptions
 from photofix.process import process_image
 from photofix.storage.base import ResultStore
 from photofix.tasks.model import State, Task, TaskOptions
@@ -225,7 +224,7 @@ def _process(ctx: WorkerContext, task: Task) -> None:
     options = task.options
     result = process_image(
         data,
-        PipelineOptions(type=options.type, enhance=options.enhance, corners=options.corners),
+        options.pipeline(),
         ctx.models,
         ctx.limits.image,
         options.output_format,
