@@ -5,12 +5,16 @@ from __future__ import annotations
 import http.server
 import os
 import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -77,6 +81,42 @@ def s3_results(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> S3ResultStore
     )
     store._s3.create_bucket(Bucket=bucket)
     return store
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[tuple[str, str]]:
+    """A live `photofix serve` process (one worker) and an API key for it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _, token = KeyStore(tmp_path / "keys.json").create("metrics")
+    env = {
+        **os.environ,
+        "PHOTOFIX_WORKERS": "1",
+        "PHOTOFIX_MODEL_THREADS": "1",
+        "PHOTOFIX_FETCH_ALLOW_NETWORKS": f"{ALLOWED_HOST}/32",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = [sys.executable, "-m", "photofix", "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--data-dir", str(tmp_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base, token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -15,7 +15,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from photofix.config import Settings, load_settings
 from photofix.errors import PhotofixError
@@ -93,6 +100,54 @@ def worker(
 
         start_http_server(metrics_port, registry=metrics.registry())
     run_worker(settings, concurrency=concurrency or settings.workers)
+
+
+@app.command()
+def remote(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files.")],
+    server: Annotated[str, typer.Option(envvar="PHOTOFIX_SERVER", help="API base URL.")],
+    key: Annotated[str, typer.Option(envvar="PHOTOFIX_API_KEY", help="API key.")],
+    type_: Annotated[
+        int, typer.Option("--type", "-t", min=0, max=4, help="0 scan ... 4 cut out.")
+    ] = 1,
+    out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Where results go.")] = Path("."),
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1)] = 4,
+    timeout: Annotated[float, typer.Option(help="Seconds per image before giving up.")] = 120.0,
+) -> None:
+    """Send images to a photofix (or PicWish-compatible) server, N at a time."""
+    import asyncio
+
+    from photofix.remote import process_remote
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=len(inputs) < 2,
+    )
+    with progress:
+        bar = progress.add_task("sending", total=len(inputs))
+        failures = asyncio.run(
+            process_remote(
+                inputs,
+                server=server,
+                key=key,
+                task_type=type_,
+                out_dir=out_dir,
+                concurrency=concurrency,
+                timeout=timeout,
+                on_done=lambda path, outcome: _report_remote(progress, bar, path, outcome),
+            )
+        )
+    raise typer.Exit(1 if failures else 0)
+
+
+def _report_remote(progress: Progress, bar: TaskID, path: Path, outcome: str) -> None:
+    err.print(f"{path} -> {outcome}", highlight=False)
+    progress.advance(bar)
 
 
 def _share_metrics(settings: Settings, role: str) -> None:

@@ -3,48 +3,9 @@ worker pool: the counters are written by the worker processes and read by the AP
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
-from photofix.keys import KeyStore
 from tests.synth import encode, text_page
-
-
-@pytest.fixture
-def served(tmp_path) -> Iterator[tuple[str, str]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    _, token = KeyStore(tmp_path / "keys.json").create("metrics")
-    env = {**os.environ, "PHOTOFIX_WORKERS": "1", "PHOTOFIX_MODEL_THREADS": "1"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [sys.executable, "-m", "photofix", "serve", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--data-dir", str(tmp_path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield base, token
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_health_readiness_and_task_metrics(served):
