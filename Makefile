@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-docs bench-load clean
 
 install: $(STAMP)
 
@@ -31,6 +31,18 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
+
+# Benchmarks (bench/): outside the test run; figures in the README's performance section.
+bench: install
+	$(BIN)/python bench/speed.py
+
+bench-docs: install
+	bash bench/setup.sh
+	$(BIN)/python bench/documents.py
+
+bench-load: install
+	bash bench/setup.sh
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,611 @@
+"""Synthetic document photos with exact ground truth, for bench/documents.py.
+
+A page (letter, landscape report or till receipt: heading, paragraphs, a ruled table, a logo and
+sometimes a coloured stamp) is rendered with PIL, turned by a known quarter turn, and imaged by a
+pinhole camera at a known pose onto a desk (dark wood, light desk, white desk, patterned cloth),
+then lit (gradient, vignette, colour cast, soft shadow), blurred, noised and JPEG-compressed.
+Everything is drawn from one seeded generator, so a case id always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+BACKGROUNDS = ("dark_wood", "light_desk", "white_desk", "cloth")
+TURNS = (0, 90, 180, 270)
+FONT_DIR = Path("/usr/share/fonts/truetype")
+# (regular, bold) pairs; whichever are installed are used (bench/setup.sh installs them).
+FONT_PAIRS = (
+    ("dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf"),
+    ("dejavu/DejaVuSerif.ttf", "dejavu/DejaVuSerif-Bold.ttf"),
+    ("liberation/LiberationSans-Regular.ttf", "liberation/LiberationSans-Bold.ttf"),
+    ("liberation/LiberationSerif-Regular.ttf", "liberation/LiberationSerif-Bold.ttf"),
+)
+MONO_PAIRS = (
+    ("dejavu/DejaVuSansMono.ttf", "dejavu/DejaVuSansMono-Bold.ttf"),
+    ("liberation/LiberationMono-Regular.ttf", "liberation/LiberationMono-Bold.ttf"),
+)
+INK = (28, 28, 32)
+
+_WORD_TEXT = """
+account activity agreement amount analysis annual approval area balance board budget business
+client committee company contract cost customer data date delivery department design details
+development document during each early energy estimate event expected final financial first
+following further general group growth health however important improvement increase
+information initial issue item last level local main management market meeting member method
+month national new next number office order other overall page paid part payment period plan
+policy position price process product project proposal quality quarter rate record region
+report request required research result review risk sales schedule second section service
+share shipment staff standard statement status summary supply support system table team
+technical term total training transfer unit update value vendor week within work year
+"""
+_SHORT_WORD_TEXT = "the of and to in for on with by from as at is are was be this that all"
+WORDS = tuple(_WORD_TEXT.split())
+SHORT_WORDS = tuple(_SHORT_WORD_TEXT.split())
+HEADINGS = (
+    "Quarterly Report",
+    "Invoice",
+    "Meeting Minutes",
+    "Project Proposal",
+    "Delivery Note",
+    "Annual Review",
+    "Purchase Order",
+    "Service Agreement",
+)
+COMPANIES = ("Northwind Traders", "Acme Supplies Ltd", "Blue Harbor Inc", "Greenfield & Co")
+MONTHS = ("January", "March", "April", "June", "August", "October", "November", "December")
+STAMPS = ("PAID", "APPROVED", "COPY", "RECEIVED")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One photo and its truth. `quad` holds the scene positions (px) of the corners TL, TR, BR,
+    BL of the page image as it was pasted, i.e. of the page turned `turned` degrees clockwise."""
+
+    id: str
+    jpeg: bytes
+    quad: np.ndarray
+    turned: int
+    page_size: tuple[int, int]  # (width, height) of the turned page image
+    lines: tuple[str, ...]  # the page's text in reading order (stamp excluded)
+    conditions: dict[str, Any]  # what was drawn: background, fill, angle, shadow, ...
+
+
+def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -> Case:
+    """Case `index` of a seeded series. Quarter turn and background follow the index, so any
+    16 consecutive cases cover every (turn, background) pair; the rest is drawn at random."""
+    rng = np.random.default_rng([seed, index])
+    turned = TURNS[index % 4]
+    background = BACKGROUNDS[(index // 4) % 4]
+    kind = str(rng.choice(["letter", "landscape", "receipt"], p=[0.7, 0.15, 0.15]))
+    aspect = {"letter": rng.choice([1.414, 1.294]), "landscape": 0.707}.get(
+        kind, rng.uniform(2.2, 3.0)
+    )
+    shown_aspect = aspect if turned in (0, 180) else 1.0 / aspect  # height / width in the photo
+    frame = _frame_size(size, shown_aspect, rng)
+    cut = bool(rng.random() < 0.15)
+    fill = rng.uniform(0.2, min(0.95, 0.97 * _max_fill(shown_aspect, frame)))
+    pose = _random_pose(rng, float(fill), frame)
+    quad = _place(shown_aspect, frame, fill, pose, cut, rng)
+
+    shown_w = max(_dist(quad[0], quad[1]), _dist(quad[3], quad[2]))
+    shown_h = max(_dist(quad[0], quad[3]), _dist(quad[1], quad[2]))
+    page_w = round(shown_w if turned in (0, 180) else shown_h)  # rendered at about 1:1
+    page, lines = render_page(kind, page_w, float(aspect), rng)
+    turned_page = np.ascontiguousarray(np.rot90(page, k=-(turned // 90)))
+    scene = _background(background, frame, rng)
+    _add_distractors(scene, rng)
+    scene = _paste(scene, turned_page, quad, rng)
+    scene, conditions = _photograph(scene, quad, rng)
+    quality = int(rng.integers(60, 93))
+    conditions.update(
+        kind=kind,
+        background=background,
+        frame=f"{frame[0]}x{frame[1]}",
+        fill=round(_visible_fill(quad, frame), 3),
+        cut=cut,
+        angle=round(pose["angle"], 1),
+        tilt=round(max(abs(pose["pitch"]), abs(pose["yaw"])), 1),
+        jpeg=quality,
+    )
+    return Case(
+        id=f"c{index:03d}",
+        jpeg=encode_jpeg(scene, quality),
+        quad=quad,
+        turned=turned,
+        page_size=(turned_page.shape[1], turned_page.shape[0]),
+        lines=tuple(lines),
+        conditions=conditions,
+    )
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def _visible_fill(quad: np.ndarray, frame: tuple[int, int]) -> float:
+    """Share of the frame covered by the page (the part of it inside the frame)."""
+    width, height = frame
+    mask = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(mask, [np.round(quad).astype(np.int32)], 1)
+    return float(mask.mean())
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def render_page(
+    kind: str, width: int, aspect: float, rng: np.random.Generator
+) -> tuple[np.ndarray, list[str]]:
+    """An upright page `width` px wide, `aspect` high/wide, and its text lines."""
+    height = round(width * aspect)
+    tint = rng.integers(0, 12, 3) if rng.random() < 0.3 else np.zeros(3, int)
+    paper = tuple(int(v) for v in 252 - tint)
+    image = Image.new("RGB", (width, height), paper)
+    writer = _Writer(ImageDraw.Draw(image), width, height, rng, kind == "receipt")
+    if kind == "receipt":
+        writer.receipt()
+    else:
+        writer.letter()
+    if rng.random() < 0.5:
+        _stamp(image, writer, rng)
+    return np.asarray(image), writer.lines
+
+
+@cache
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT_DIR / path), size)
+
+
+def _font_pair(rng: np.random.Generator, mono: bool) -> tuple[str, str]:
+    pairs = [p for p in (MONO_PAIRS if mono else FONT_PAIRS) if (FONT_DIR / p[0]).is_file()]
+    if not pairs:
+        raise SystemExit(f"no TrueType fonts under {FONT_DIR}: run bench/setup.sh")
+    return pairs[int(rng.integers(len(pairs)))]
+
+
+class _Writer:
+    """Lays text out top to bottom on a page and records each visual line it writes."""
+
+    def __init__(
+        self,
+        draw: ImageDraw.ImageDraw,
+        width: int,
+        height: int,
+        rng: np.random.Generator,
+        mono: bool,
+    ) -> None:
+        self.draw, self.width, self.height, self.rng = draw, width, height, rng
+        # Sizes are in hundredths of the page width (of a portrait page of the same height).
+        self.unit = min(width, height / 1.3) / 100
+        self.margin = round(self.unit * (6 if mono else rng.uniform(7, 10)))
+        self.regular, self.bold = _font_pair(rng, mono)
+        self.body = max(8, round(self.unit * (4.2 if mono else rng.uniform(1.8, 2.3))))
+        self.y = self.margin
+        self.free_top = self.height  # where free space starts below the text (for a stamp)
+        self.lines: list[str] = []
+
+    @property
+    def right(self) -> int:
+        return self.width - self.margin
+
+    @property
+    def bottom(self) -> int:
+        return self.height - self.margin
+
+    def room(self, size: int, rows: int = 1) -> bool:
+        return self.y + rows * size * 1.5 <= self.bottom - 2 * self.body
+
+    def text(self, x: float, text: str, size: int, bold: bool = False, fill=INK) -> None:
+        font = _font(self.bold if bold else self.regular, size)
+        self.draw.text((x, self.y), text, font=font, fill=fill)
+
+    def row(self, cells: list[tuple[str, str]], size: int, bold: bool = False) -> None:
+        """One line of left-, centre- or right-aligned pieces ("l" / "c" / "r", text)."""
+        font = _font(self.bold if bold else self.regular, size)
+        for align, text in cells:
+            length = font.getlength(text)
+            x = {"l": self.margin, "c": (self.width - length) / 2, "r": self.right - length}
+            self.text(x[align], text, size, bold)
+        self.lines.append(" ".join(text for _, text in cells))
+        self.y += round(size * 1.45)
+
+    def paragraph(self, sentences: int) -> None:
+        font = _font(self.regular, self.body)
+        words = " ".join(_sentence(self.rng) for _ in range(sentences)).split()
+        line: list[str] = []
+        for word in words:
+            if line and font.getlength(" ".join([*line, word])) > self.right - self.margin:
+                if not self.room(self.body):
+                    return
+                self.row([("l", " ".join(line))], self.body)
+                line = []
+            line.append(word)
+        if line and self.room(self.body):
+            self.row([("l", " ".join(line))], self.body)
+
+    def rule(self, colour=(150, 150, 150)) -> None:
+        self.y += round(self.body * 0.4)
+        self.draw.line([(self.margin, self.y), (self.right, self.y)], colour, self._stroke())
+        self.y += round(self.body * 0.8)
+
+    def _stroke(self) -> int:
+        return max(1, round(self.unit * 0.18))
+
+    def letter(self) -> None:
+        rng = self.rng
+        self._logo()
+        company = str(rng.choice(COMPANIES))
+        self.row([("l", company), ("r", _date(rng))], round(self.body * 1.15), bold=True)
+        self.rule(_accent(rng))
+        self.y += self.body
+        self.row([("l", f"{rng.choice(HEADINGS)} {rng.integers(100, 9999)}")], self.body * 2, True)
+        self.y += self.body // 2
+        self.paragraph(int(rng.integers(2, 5)))
+        self.y += self.body
+        self.table()
+        self.y += self.body
+        while self.room(self.body, 4):
+            self.row([("l", f"{rng.integers(1, 9)}. {_title(rng)}")], round(self.body * 1.3), True)
+            self.paragraph(int(rng.integers(2, 5)))
+            self.y += self.body // 2
+        self.free_top = self.y
+        self.y = self.bottom - self.body
+        self.row([("c", f"Page {rng.integers(1, 4)} of {rng.integers(4, 9)}")], self.body)
+
+    def _logo(self) -> None:
+        size = round(self.body * 2.2)
+        x, y = self.right - size, self.y
+        colour = _accent(self.rng)
+        self.draw.ellipse([x, y, x + size, y + size], fill=colour)
+        inner = size // 4
+        self.draw.rectangle([x + inner, y + inner, x + size - inner, y + size - inner], (250,) * 3)
+        self.y += size + self.body // 2
+
+    def table(self) -> None:
+        rng = self.rng
+        rows = int(rng.integers(3, 7))
+        if not self.room(self.body, rows + 2):
+            return
+        edges = self.margin + np.cumsum([0, 0.46, 0.12, 0.2, 0.22]) * (self.right - self.margin)
+        height = round(self.body * 1.9)
+        top = self.y
+        self.draw.rectangle([edges[0], top, edges[-1], top + height], fill=(228, 230, 232))
+        header = ["Description", "Qty", "Unit price", "Amount"]
+        body = [_table_row(rng) for _ in range(rows)]
+        for i, cells in enumerate([header, *body]):
+            self._table_row(cells, edges, top + i * height, height, bold=i == 0)
+        bottom = top + (rows + 1) * height
+        stroke = self._stroke()
+        for i in range(rows + 2):
+            y = top + i * height
+            self.draw.line([(edges[0], y), (edges[-1], y)], (70, 70, 70), stroke)
+        for x in edges:
+            self.draw.line([(x, top), (x, bottom)], (70, 70, 70), stroke)
+        self.y = bottom + self.body
+
+    def _table_row(
+        self, cells: list[str], edges: np.ndarray, top: int, height: int, bold: bool
+    ) -> None:
+        font = _font(self.bold if bold else self.regular, self.body)
+        pad = self.body * 0.5
+        for i, text in enumerate(cells):
+            x = edges[i] + pad if i == 0 else edges[i + 1] - pad - font.getlength(text)
+            self.draw.text((x, top + (height - self.body) / 2), text, font=font, fill=INK)
+        self.lines.append(" ".join(cells))
+
+    def receipt(self) -> None:
+        rng = self.rng
+        self.row([("c", str(rng.choice(COMPANIES)).upper())], round(self.body * 1.3), True)
+        self.row([("c", f"{rng.integers(1, 250)} Market Street")], self.body)
+        clock = f"{rng.integers(7, 21)}:{rng.integers(10, 60)}"
+        self.row([("l", _date(rng)), ("r", clock)], self.body)
+        self.rule()
+        total = 0.0
+        while self.room(self.body, 5):
+            price = rng.integers(50, 4000) / 100
+            total += price
+            self.row([("l", _title(rng, 2).upper()), ("r", f"{price:.2f}")], self.body)
+        self.rule()
+        self.row([("l", "TOTAL"), ("r", f"{total:.2f}")], round(self.body * 1.2), True)
+        self.row([("c", "THANK YOU")], self.body)
+        self.free_top = self.y
+
+
+def _sentence(rng: np.random.Generator) -> str:
+    words = []
+    for _ in range(int(rng.integers(6, 15))):
+        pool = SHORT_WORDS if rng.random() < 0.35 else WORDS
+        words.append(str(rng.choice(pool)))
+    if rng.random() < 0.3:
+        words.insert(int(rng.integers(1, len(words))), f"{rng.integers(2, 99)}")
+    if rng.random() < 0.3:
+        words[int(rng.integers(1, len(words) - 1))] += ","
+    return " ".join(words).capitalize() + "."
+
+
+def _title(rng: np.random.Generator, words: int = 3) -> str:
+    return " ".join(str(w) for w in rng.choice(WORDS, words)).title()
+
+
+def _date(rng: np.random.Generator) -> str:
+    return f"{rng.integers(1, 29)} {rng.choice(MONTHS)} {rng.integers(2019, 2027)}"
+
+
+def _table_row(rng: np.random.Generator) -> list[str]:
+    qty = int(rng.integers(1, 25))
+    price = rng.integers(100, 50000) / 100
+    return [_title(rng, 2), str(qty), f"{price:,.2f}", f"{qty * price:,.2f}"]
+
+
+def _accent(rng: np.random.Generator) -> tuple[int, int, int]:
+    colours = [(30, 80, 170), (190, 40, 40), (30, 130, 70), (200, 120, 20)]
+    return colours[int(rng.integers(len(colours)))]
+
+
+def _stamp(image: Image.Image, writer: _Writer, rng: np.random.Generator) -> None:
+    """A rotated coloured rubber stamp in free space near the bottom right (not in the truth)."""
+    size = round(writer.body * 1.8)
+    font = _font(writer.bold, size)
+    text = str(rng.choice(STAMPS))
+    box_w, box_h = round(font.getlength(text) + size), round(size * 1.8)
+    top = writer.free_top + writer.body
+    if top + box_h * 1.3 > writer.bottom - writer.body:
+        return  # no free space: a stamp over text would corrupt the OCR truth
+    layer = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    colour = (*((200, 30, 40) if rng.random() < 0.6 else (30, 60, 190)), 190)
+    draw.rounded_rectangle([2, 2, box_w - 3, box_h - 3], size // 3, outline=colour, width=3)
+    draw.text((size / 2, (box_h - size) / 2 - size * 0.1), text, font=font, fill=colour)
+    layer = layer.rotate(float(rng.uniform(-15, 15)), expand=True, resample=Image.BICUBIC)
+    image.paste(layer, (writer.right - layer.width, top), layer)
+
+
+# --- the photo ------------------------------------------------------------------------------
+
+
+def _frame_size(
+    size: tuple[int, int], shown_aspect: float, rng: np.random.Generator
+) -> tuple[int, int]:
+    """Landscape or portrait frame, mostly the way the page lies (as people hold the phone)."""
+    long, short = max(size), min(size)
+    portrait = shown_aspect > 1 if rng.random() < 0.8 else shown_aspect <= 1
+    return (short, long) if portrait else (long, short)
+
+
+def _max_fill(shown_aspect: float, frame: tuple[int, int]) -> float:
+    frame_aspect = frame[1] / frame[0]
+    return min(frame_aspect / shown_aspect, shown_aspect / frame_aspect)
+
+
+def _random_pose(rng: np.random.Generator, fill: float, frame: tuple[int, int]) -> dict:
+    """Camera pose: a page that fills more of the frame is shot straighter."""
+    freedom = min(1.0, (1.0 - fill) * 2.0 + 0.1)
+    return {
+        "angle": float(np.clip(rng.normal(0, 14), -35, 35) * freedom),
+        "pitch": float(rng.uniform(-25, 25) * freedom),
+        "yaw": float(rng.uniform(-20, 20) * freedom),
+        "focal": float(max(frame) * rng.uniform(0.7, 1.0)),
+    }
+
+
+def _place(
+    aspect: float,
+    frame: tuple[int, int],
+    fill: float,
+    pose: dict,
+    cut: bool,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Scene quad of a page (height/width `aspect`) seen by a pinhole camera at `pose`, covering
+    about `fill` of the frame, inside it, or with one corner pushed out when `cut`."""
+    width, height = frame
+    target = fill * width * height
+    centre = np.array([width, height]) * (0.5 + rng.uniform(-0.15, 0.15, 2) * (1 - fill))
+    depth = 1.0
+    for _ in range(60):
+        quad = _project(aspect, pose, centre, depth, frame)
+        area = _area(quad)
+        depth *= math.sqrt(area / target)
+        inside = _inside(quad, frame, 0.005)
+        if abs(area / target - 1) < 0.01 and inside:
+            break
+        if not inside:  # pull toward the middle, then give up some fill
+            centre += (np.array([width, height]) / 2 - centre) * 0.3
+            target *= 0.985
+    quad = _project(aspect, pose, centre, depth, frame)
+    if cut:
+        quad = _push_corner_out(quad, frame, rng)
+    return quad.astype(np.float32)
+
+
+def _project(
+    aspect: float, pose: dict, centre: np.ndarray, depth: float, frame: tuple[int, int]
+) -> np.ndarray:
+    corners = np.array([[-0.5, -aspect / 2, 0], [0.5, -aspect / 2, 0], [0.5, aspect / 2, 0]])
+    corners = np.vstack([corners, [-0.5, aspect / 2, 0]])
+    world = corners @ _rotation(pose).T
+    principal = np.array(frame, float) / 2
+    offset = (centre - principal) / pose["focal"] * depth
+    world = world + np.array([offset[0], offset[1], depth])
+    return world[:, :2] / world[:, 2:] * pose["focal"] + principal
+
+
+def _rotation(pose: dict) -> np.ndarray:
+    a, p, y = (math.radians(pose[k]) for k in ("angle", "pitch", "yaw"))
+    rz = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+    return ry @ rx @ rz
+
+
+def _push_corner_out(
+    quad: np.ndarray, frame: tuple[int, int], rng: np.random.Generator
+) -> np.ndarray:
+    """Shift the page so its corner nearest the frame edge ends 2-6 % of the diagonal outside."""
+    width, height = frame
+    gaps = np.stack([quad[:, 0], width - quad[:, 0], quad[:, 1], height - quad[:, 1]], axis=1)
+    corner, side = np.unravel_index(np.argmin(gaps), gaps.shape)
+    diagonal = _dist(quad[0], quad[2])
+    shift = gaps[corner, side] + rng.uniform(0.02, 0.06) * diagonal
+    direction = [(-1, 0), (1, 0), (0, -1), (0, 1)][side]
+    return quad + np.array(direction) * shift
+
+
+def _background(kind: str, frame: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    width, height = frame
+    noise = rng.standard_normal((height, width), np.float32)
+    if kind == "dark_wood":
+        base = np.array([rng.uniform(80, 115), rng.uniform(52, 75), rng.uniform(32, 50)])
+        grain = _soft(noise, 40, 1.2) * 60
+        x = np.arange(width)[None, :]
+        seams = (np.abs((x % int(rng.integers(280, 480))) - 2) < 2) * -35.0
+        light = grain + seams + cv2.GaussianBlur(noise, (0, 0), 1) * 5
+        image = base + light[..., None] * np.array([1.0, 0.75, 0.55])
+        if rng.random() < 0.5:  # planks along the other axis
+            image = cv2.resize(np.ascontiguousarray(image.transpose(1, 0, 2)), (width, height))
+    elif kind == "cloth":
+        image = _cloth(frame, rng) + cv2.GaussianBlur(noise, (0, 0), 0.8)[..., None] * 8
+    else:
+        level = rng.uniform(195, 222) if kind == "light_desk" else rng.uniform(228, 245)
+        mottle = _soft(noise, 12) * 40
+        tint = rng.uniform(-6, 6, 3)
+        image = level + tint + mottle[..., None] + cv2.GaussianBlur(noise, (0, 0), 1)[..., None]
+    return np.clip(image, 0, 255).astype(np.float32)
+
+
+def _cloth(frame: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Gingham: two sets of soft stripes in a random colour over a pale ground."""
+    width, height = frame
+    yy, xx = (a.astype(np.float32) for a in np.mgrid[0:height, 0:width])
+    phi = rng.uniform(0, math.pi)
+    period = rng.uniform(25, 70)
+    u = xx * math.cos(phi) + yy * math.sin(phi)
+    v = -xx * math.sin(phi) + yy * math.cos(phi)
+    stripes_u = (np.sin(u * 2 * math.pi / period) > 0).astype(np.float32)
+    stripes_v = (np.sin(v * 2 * math.pi / period) > 0).astype(np.float32)
+    weight = cv2.GaussianBlur((stripes_u + stripes_v) / 2, (0, 0), 1.0)[..., None]
+    colours = [(180, 40, 50), (40, 70, 160), (40, 120, 70), (150, 110, 60)]
+    colour = np.array(colours[int(rng.integers(len(colours)))], np.float32)
+    ground = np.array([238, 232, 222], np.float32)
+    return ground * (1 - weight) + colour * weight
+
+
+def _add_distractors(scene: np.ndarray, rng: np.random.Generator) -> None:
+    """A pen and a coaster or so on the desk (under the page if they overlap it)."""
+    height, width = scene.shape[:2]
+    for _ in range(int(rng.integers(0, 3))):
+        colour = tuple(float(c) for c in rng.uniform(10, 90, 3))
+        centre = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
+        if rng.random() < 0.5:
+            axes = (int(width * rng.uniform(0.1, 0.2)), int(width * 0.008) + 3)
+        else:
+            radius = int(width * rng.uniform(0.04, 0.08))
+            axes = (radius, radius)
+        angle = float(rng.uniform(0, 180))
+        cv2.ellipse(scene, centre, axes, angle, 0, 360, colour, -1, cv2.LINE_AA)
+
+
+def _paste(
+    scene: np.ndarray, page: np.ndarray, quad: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """The page warped onto the scene at `quad`, over a soft contact shadow."""
+    height, width = scene.shape[:2]
+    ph, pw = page.shape[:2]
+    source = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+    matrix = cv2.getPerspectiveTransform(source, quad.astype(np.float32))
+    warped = cv2.warpPerspective(page, matrix, (width, height), flags=cv2.INTER_LINEAR)
+    alpha = cv2.warpPerspective(
+        np.ones((ph, pw), np.float32), matrix, (width, height), flags=cv2.INTER_LINEAR
+    )[..., None]
+    offset = rng.uniform(-1, 1, 2) * max(width, height) * 0.004
+    shift = np.float32([[1, 0, offset[0]], [0, 1, offset[1]]])
+    shadow = cv2.warpAffine(alpha[..., 0], shift, (width, height))
+    shadow = cv2.GaussianBlur(shadow, (0, 0), max(width, height) * 0.004)[..., None]
+    scene = scene * (1 - rng.uniform(0.15, 0.4) * shadow)
+    return warped.astype(np.float32) * alpha + scene * (1 - alpha)
+
+
+def _photograph(
+    scene: np.ndarray, quad: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Light, shadow, lens blur and sensor noise. Returns uint8 RGB and what was applied."""
+    height, width = scene.shape[:2]
+    yy, xx = (a.astype(np.float32) for a in np.mgrid[0:height, 0:width])
+    theta = rng.uniform(0, 2 * math.pi)
+    ramp = (xx * math.cos(theta) + yy * math.sin(theta)) / max(width, height)
+    ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+    radius2 = ((xx - width / 2) ** 2 + (yy - height / 2) ** 2) / (
+        (width / 2) ** 2 + (height / 2) ** 2
+    )
+    light = (1 - rng.uniform(0.05, 0.35) * ramp) * (1 - rng.uniform(0, 0.25) * radius2)
+    cast = np.float32([1 + rng.uniform(-0.03, 0.06), 1.0, 1 - rng.uniform(-0.03, 0.08)])
+    image = scene * light[..., None] * cast
+    shadow = rng.random() < 0.6
+    if shadow:
+        image = image * _shadow(quad, (width, height), rng)
+    blur = float(rng.uniform(0.2, 1.3))
+    image = cv2.GaussianBlur(image.astype(np.float32), (0, 0), blur)
+    noise = float(rng.uniform(1.5, 5.0))
+    grain = rng.standard_normal((height, width, 1), np.float32) * noise
+    grain = grain + rng.standard_normal(image.shape, np.float32) * (noise / 3)
+    image = np.clip(image + grain, 0, 255).astype(np.uint8)
+    return image, {"shadow": shadow, "blur": round(blur, 2), "noise": round(noise, 1)}
+
+
+def _shadow(quad: np.ndarray, frame: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A soft, cool shadow (a hand or phone) reaching from outside the frame across the page."""
+    width, height = frame
+    centre = quad.mean(axis=0)
+    start = centre + rng.normal(0, 1, 2) * np.array([width, height]) * 1.2
+    reach = centre + rng.uniform(-0.4, 0.4, 2) * np.ptp(quad, axis=0)
+    direction = (reach - start) / max(np.linalg.norm(reach - start), 1e-6)
+    normal = np.array([-direction[1], direction[0]]) * max(width, height) * rng.uniform(0.08, 0.2)
+    polygon = np.array([start - normal * 2, reach - normal, reach + normal, start + normal * 2])
+    mask = np.zeros((height, width), np.float32)
+    cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1.0)
+    mask = _soft(mask, max(width, height) * rng.uniform(0.01, 0.04))
+    depth = rng.uniform(0.25, 0.55)
+    return 1 - depth * mask[..., None] * np.float32([1.0, 0.97, 0.9])
+
+
+def _soft(field: np.ndarray, sigma_x: float, sigma_y: float | None = None) -> np.ndarray:
+    """Gaussian blur with a large sigma, computed on a shrunk copy (the result is smooth)."""
+    sigma_y = sigma_x if sigma_y is None else sigma_y
+    height, width = field.shape[:2]
+    fx, fy = (max(1.0, s / 3) for s in (sigma_x, sigma_y))
+    small = cv2.resize(
+        field, (max(1, round(width / fx)), max(1, round(height / fy))), interpolation=cv2.INTER_AREA
+    )
+    small = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma_x / fx, sigmaY=sigma_y / fy)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _inside(quad: np.ndarray, frame: tuple[int, int], margin: float) -> bool:
+    pad = margin * max(frame)
+    return bool(
+        (quad[:, 0] >= pad).all()
+        and (quad[:, 1] >= pad).all()
+        and (quad[:, 0] <= frame[0] - pad).all()
+        and (quad[:, 1] <= frame[1] - pad).all()
+    )
+
+
+def _area(quad: np.ndarray) -> float:
+    x, y = quad[:, 0], quad[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def _dist(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(np.asarray(a) - np.asarray(b)))
