@@ -31,6 +31,8 @@ MIN_CONFIDENCE = 0.15  # below this nothing is reported at all
 BAND_CONTRAST_REF = 8.0  # Lab distance between paper and its surroundings that counts as clear
 WEAK_SIDE = 0.45  # a side supported less than this may be the frame's, not the page's
 SNAP_BAND = 0.035  # x work diagonal: how far a side may move when snapped to an edge
+MASK_FIT_FLOOR = 0.8  # quad-vs-mask IoU below which the mask says nothing for the quad
+MASK_ALONE = 0.75  # the most confidence a quad outlining the mask exactly gets from it alone
 
 
 @dataclass(frozen=True)
@@ -636,8 +638,14 @@ def score_quad(
     edge_score = 0.6 * float(np.mean(supports)) + 0.4 * float(np.min(supports))
     if mask is None:
         return shape_score * edge_score
-    # Edges decide; the (soft, low-resolution) mask mostly vetoes quads around something else.
-    return shape_score * edge_score * (0.5 + 0.5 * _mask_agreement(quad, mask))
+    # Edges and the page mask are independent evidence. A mask that the quad outlines almost
+    # exactly is strong evidence on its own (white paper on a white desk leaves weak edges,
+    # yet the model sees the page); a partial agreement only weighs the edges' verdict, so a
+    # ruled table inside the page does not win over the page around it.
+    agreement = _mask_agreement(quad, mask)
+    outlined = float(np.clip((agreement - MASK_FIT_FLOOR) / (1.0 - MASK_FIT_FLOOR - 0.05), 0, 1))
+    combined = 1.0 - (1.0 - edge_score) * (1.0 - MASK_ALONE * outlined)
+    return shape_score * combined * (0.6 + 0.4 * agreement)
 
 
 def _mask_agreement(quad: np.ndarray, mask: np.ndarray) -> float:
