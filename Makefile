@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench bench-docs bench-load clean
+.PHONY: install run test lint format bench bench-docs bench-products bench-load clean
 
 install: $(STAMP)
 
@@ -39,6 +39,9 @@ bench: install
 bench-docs: install
 	bash bench/setup.sh
 	$(BIN)/python bench/documents.py
+
+bench-products: install
+	$(BIN)/python bench/products.py
 
 bench-load: install
 	bash bench/setup.sh

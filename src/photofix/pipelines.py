@@ -226,14 +226,15 @@ def _straight_crop(
     fill: tuple[int, ...],
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The subject framed in its crop, straightened by `tilt` degrees clockwise in the same
-    resample; its mask alike; and the crop's place in the input (`bbox`, clamped to the
-    input, plus the crop's corners when it is turned)."""
+    resample; its mask alike; and the crop's place in the input: `bbox` clamped to the input,
+    `crop_box` as cut (it may reach past the input where a cut-out was padded), and the
+    crop's corners when it is turned."""
     height, width = rgb.shape[:2]
     if not tilt:
         box = subject.frame_box(found.bbox, rgb.shape, framing, pad=pad)
         crop = geometry.crop_padded(rgb, box, fill)
         mask = geometry.crop_padded(found.mask, box, 0.0)
-        return crop, mask, {"bbox": _clamped(box, width, height)}
+        return crop, mask, {"bbox": _clamped(box, width, height), "crop_box": list(box)}
     # The subject's box once straightened, from a small copy of its mask (a few px of
     # rounding at full size vanish in the margin).
     small, factor = _shrink_mask(found.mask, TILT_MASK_SIDE)
