@@ -120,14 +120,7 @@ def remote(
     from photofix.remote import process_remote
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=len(inputs) < 2,
-    )
+    progress = _batch_progress(len(inputs))
     with progress:
         bar = progress.add_task("sending", total=len(inputs))
         failures = asyncio.run(
@@ -143,6 +136,18 @@ def remote(
             )
         )
     raise typer.Exit(1 if failures else 0)
+
+
+def _batch_progress(count: int) -> Progress:
+    """A progress bar on stderr for batches (none for a single image)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=count < 2,
+    )
 
 
 def _report_remote(progress: Progress, bar: TaskID, path: Path, outcome: str) -> None:
@@ -260,14 +265,7 @@ def process(
     settings = _settings()
     out_dir.mkdir(parents=True, exist_ok=True)
     exit_code = 0
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=len(inputs) < 2,
-    )
+    progress = _batch_progress(len(inputs))
     with progress:
         bar = progress.add_task("processing", total=len(inputs))
         for path in inputs:
