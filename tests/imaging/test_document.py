@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from photofix.imaging import geometry
+from photofix.imaging import document, geometry
 from photofix.imaging.document import find_document
 from photofix.pipelines import PipelineOptions, run_pipeline
 from tests.synth import DEFAULT_QUAD, document_scene, text_page
@@ -118,3 +118,17 @@ def test_scan_and_enhance_whitens_the_flattened_page(models):
     assert np.median(gray) >= 240
     assert np.percentile(gray, 1) < 110
     assert result.meta["document"]["found"] is True and result.meta["enhance"] == "color"
+
+
+def test_small_dark_rectangle_on_paper_scores_below_a_light_card_on_a_desk():
+    # The same box, once a logo printed on a receipt scan (darker than the paper around it),
+    # once a card on a desk (lighter than its surroundings): only the card may be the page.
+    box = np.float32([[260, 120], [380, 120], [380, 200], [260, 200]])
+    logo = np.full((360, 640, 3), (236, 234, 228), np.uint8)
+    logo[120:200, 260:380] = (170, 30, 35)
+    card = np.full((360, 640, 3), (90, 70, 55), np.uint8)
+    card[120:200, 260:380] = (236, 234, 228)
+    logo_score = document.score_quad(box, document.EdgeField(logo), None, logo.shape[:2])
+    card_score = document.score_quad(box, document.EdgeField(card), None, card.shape[:2])
+    assert card_score > 0.5
+    assert logo_score < 0.5 * card_score

@@ -33,6 +33,8 @@ WEAK_SIDE = 0.45  # a side supported less than this may be the frame's, not the 
 SNAP_BAND = 0.035  # x work diagonal: how far a side may move when snapped to an edge
 MASK_FIT_FLOOR = 0.8  # quad-vs-mask IoU below which the mask says nothing for the quad
 MASK_ALONE = 0.75  # the most confidence a quad outlining the mask exactly gets from it alone
+SMALL_QUAD_FRACTION = 0.15  # quads smaller than this may be content printed on a page
+DARK_CONTENT_PENALTY = 0.35  # edge evidence kept for a small quad darker than its surroundings
 
 
 @dataclass(frozen=True)
@@ -636,6 +638,7 @@ def score_quad(
         else:
             supports.append(side_support(p, q, _outward_normal(p, q, centre), field))
     edge_score = 0.6 * float(np.mean(supports)) + 0.4 * float(np.min(supports))
+    edge_score *= _surround_factor(quad, field)
     if mask is None:
         return shape_score * edge_score
     # Edges and the page mask are independent evidence. A mask that the quad outlines almost
@@ -646,6 +649,25 @@ def score_quad(
     outlined = float(np.clip((agreement - MASK_FIT_FLOOR) / (1.0 - MASK_FIT_FLOOR - 0.05), 0, 1))
     combined = 1.0 - (1.0 - edge_score) * (1.0 - MASK_ALONE * outlined)
     return shape_score * combined * (0.6 + 0.4 * agreement)
+
+
+def _surround_factor(quad: np.ndarray, field: EdgeField) -> float:
+    """Below 1 for a small quad that is darker than what surrounds it: a logo, a barcode or a
+    photo printed on a page (or on an already cropped scan), whose surroundings are the paper.
+    A page is the lightest large thing in its photo, or at least not darker than its desk."""
+    height, width = field.shape
+    inside = np.zeros(field.shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
+    area = float(inside.mean())
+    if area >= SMALL_QUAD_FRACTION:
+        return 1.0
+    ring_width = max(3, round(0.02 * max(height, width)))
+    ring = cv2.dilate(inside, np.ones((2 * ring_width + 1,) * 2, np.uint8)) > inside
+    if ring.sum() < 16:
+        return 1.0
+    lightness = field.lab[..., 0]
+    gap = float(np.median(lightness[ring])) - float(np.median(lightness[inside > 0]))
+    return 1.0 - (1.0 - DARK_CONTENT_PENALTY) * float(np.clip((gap - 8.0) / 12.0, 0.0, 1.0))
 
 
 def _mask_agreement(quad: np.ndarray, mask: np.ndarray) -> float:
