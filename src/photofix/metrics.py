@@ -63,12 +63,11 @@ class QueueDepth(Collector):
 
 def registry(*extra: Collector) -> CollectorRegistry:
     """What /metrics serves: every process's samples (multiprocess mode) and `extra`."""
-    if not os.environ.get(_ENV):
-        target = CollectorRegistry()
-        target.register(_Forward(REGISTRY))
-    else:
-        target = CollectorRegistry()
+    target = CollectorRegistry()
+    if os.environ.get(_ENV):
         MultiProcessCollector(target)
+    else:
+        target.register(_Forward(REGISTRY))
     for collector in extra:
         target.register(collector)
     return target

@@ -104,9 +104,7 @@ class TaskService:
             self._submit(task.task_id)
         except StoreUnavailable:
             # The client gets a 503 and no task id: close this one so nothing waits on it.
-            finish_failed(self.store, task, State.FAILED, "could not be queued")
-            if task.source_blob:
-                self.results.delete(task.source_blob)
+            _abandon(self.store, self.results, task, "could not be queued")
             raise
         return task
 
@@ -189,9 +187,7 @@ def execute_task(ctx: WorkerContext, task_id: str) -> None:
     if task is None or task.state.finished:
         return  # expired, swept, or already done by an earlier delivery
     if task.attempts >= MAX_ATTEMPTS:  # its workers died every time: a poison pill
-        finish_failed(ctx.store, task, State.FAILED, "worker died while processing")
-        if task.source_blob:
-            ctx.results.delete(task.source_blob)
+        _abandon(ctx.store, ctx.results, task, "worker died while processing")
         return
     ctx.store.update(
         task_id,
@@ -279,6 +275,13 @@ def _read_source(ctx: WorkerContext, task: Task) -> bytes:
         timeout=ctx.limits.fetch_timeout,
         allow_networks=ctx.limits.allow_networks,
     )
+
+
+def _abandon(store: TaskStore, results: ResultStore, task: Task, detail: str) -> None:
+    """Fail a task that will not run, and drop its uploaded source at once."""
+    finish_failed(store, task, State.FAILED, detail)
+    if task.source_blob:
+        results.delete(task.source_blob)
 
 
 def finish_failed(store: TaskStore, task: Task, state: State, detail: str) -> None:
