@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 from photofix.cli import app
 from photofix.errors import InvalidImage, UnsupportedFormat
 from photofix.keys import KeyStore
+from tests.models.test_catalog import RED, two_squares
+from tests.onnx_models import channel_model
 from tests.synth import document_scene, encode, product_scene
 
 runner = CliRunner()
@@ -63,3 +65,25 @@ def test_keys_create_prints_the_key_once(tmp_path):
     assert store.authenticate(token) is not None
     listed = runner.invoke(app, ["keys", "list", "--data-dir", str(tmp_path)])
     assert "ci" in listed.stdout and token not in listed.stdout
+
+
+def test_process_runs_a_model_from_the_models_dir(tmp_path, monkeypatch):
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    channel_model(models_dir / "red.onnx", channel=0)
+    monkeypatch.setenv("PHOTOFIX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PHOTOFIX_MODELS_DIR", str(models_dir))
+    (tmp_path / "squares.png").write_bytes(encode(two_squares(), "PNG"))
+    args = ["process", str(tmp_path / "squares.png"), "-t", "3", "-o", str(tmp_path), "--json"]
+    result = runner.invoke(app, [*args, "--model", "red"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads(result.stdout.strip().splitlines()[-1])["meta"]
+    x0, y0, x1, y1 = meta["bbox"]
+    assert meta["model"] == "red"
+    rows, cols = RED  # the red square with its margin, nowhere near the green one
+    assert cols.start - 10 <= x0 and x1 <= cols.stop + 10
+    assert rows.start - 10 <= y0 and y1 <= rows.stop + 10
+
+    unknown = runner.invoke(app, [*args, "--model", "isnet"])
+    assert unknown.exit_code == 2
+    assert "available: u2netp, red" in unknown.output

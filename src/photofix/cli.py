@@ -242,14 +242,20 @@ def process(
     bg_color: Annotated[
         str | None, typer.Option("--bg-color", help="type 4: fill colour (#RRGGBB)")
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="types 3, 4: segmentation model (u2netp, or one in the models dir)"),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per image (with meta).")
     ] = False,
 ) -> None:
     """Process images locally, without a server."""
     from photofix.local import process_file
+    from photofix.models.catalog import available_models
     from photofix.options import parse_options
 
+    settings = _settings()
     try:
         options = parse_options(
             type=type_,
@@ -258,11 +264,12 @@ def process(
             crop_margin=margin,
             aspect=aspect,
             bg_color=bg_color,
+            model=model,
+            models=available_models(settings.models_dir),
         )
     except PhotofixError as exc:
         err.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(exc.exit_code) from exc
-    settings = _settings()
     out_dir.mkdir(parents=True, exist_ok=True)
     exit_code = 0
     progress = _batch_progress(len(inputs))

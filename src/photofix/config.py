@@ -14,6 +14,8 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from photofix.models.catalog import available_models
+
 MB = 1024 * 1024
 
 
@@ -65,6 +67,10 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(20 * MB, ge=1)
     max_image_side: int = Field(4096, ge=1)
     fetch_timeout: float = Field(10.0, gt=0)
+    # rembg-compatible ONNX segmentation models (`<name>.onnx`) offered for types 3 and 4 next
+    # to the built-in u2netp, by the request's `model` field; all nodes need the same files.
+    models_dir: Path | None = None
+    default_model: str = "u2netp"  # types 3 and 4 when a request names none
     # CIDRs image_url may reach although they are private/loopback (e.g. an intranet CDN).
     fetch_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -96,6 +102,12 @@ class Settings(BaseSettings):
             raise ValueError("the celery runtime needs PHOTOFIX_TASK_STORE=redis")
         if self.result_store == "s3" and not self.s3_bucket:
             raise ValueError("PHOTOFIX_RESULT_STORE=s3 needs PHOTOFIX_S3_BUCKET")
+        offered = available_models(self.models_dir)
+        if self.default_model not in offered:
+            raise ValueError(
+                f"PHOTOFIX_DEFAULT_MODEL={self.default_model} is not offered here "
+                f"(available: {', '.join(offered)}; see PHOTOFIX_MODELS_DIR)"
+            )
         return self
 
     @property

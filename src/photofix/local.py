@@ -7,9 +7,9 @@ from typing import Any
 
 from photofix.config import Settings
 from photofix.imaging.codec import ImageLimits
-from photofix.models import load_models
 from photofix.process import process_image
 from photofix.tasks.model import TaskOptions
+from photofix.tasks.worker import open_catalog
 
 
 def process_file(
@@ -22,7 +22,7 @@ def process_file(
     result = process_image(
         data,
         options.pipeline(),
-        load_models(settings.model_threads),
+        open_catalog(settings).model_set(options.model or settings.default_model),
         limits,
         options.output_format,
     )

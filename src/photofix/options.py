@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from photofix.errors import BadRequest
+from photofix.models.catalog import BUILTIN_MODEL, check_model_name
 from photofix.pipelines import ENHANCE_MODES, PROCESSING_TYPES
 from photofix.tasks.model import TaskOptions
 
@@ -26,9 +28,13 @@ def parse_options(
     crop_margin: str | None = None,
     aspect: str | None = None,
     bg_color: str | None = None,
+    model: str | None = None,
+    models: Sequence[str] = (BUILTIN_MODEL,),
 ) -> TaskOptions:
+    """`models`: the segmentation model names this deployment offers (`model` must be one)."""
     options = _base_options(sync, type, return_type, output_format, enhance, corners)
-    return _with_framing(options, crop_margin, aspect, bg_color)
+    options = _with_framing(options, crop_margin, aspect, bg_color)
+    return _with_model(options, model, models)
 
 
 def _base_options(
@@ -86,6 +92,14 @@ def _with_framing(
     if bg_color:
         changes["bg_color"] = _parse_colour(bg_color)
     return dataclasses.replace(options, **changes) if changes else options
+
+
+def _with_model(options: TaskOptions, model: str | None, models: Sequence[str]) -> TaskOptions:
+    if not model:
+        return options
+    if options.type not in (3, 4):
+        raise BadRequest("model applies to type 3 and 4 only", field="model")
+    return dataclasses.replace(options, model=check_model_name(model.strip(), list(models)))
 
 
 def _parse_margin(text: str) -> dict[str, Any]:

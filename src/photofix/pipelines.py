@@ -197,12 +197,17 @@ def _locate_and_crop(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The subject's crop and its coarse mask (same size), plus meta. No subject: whole image."""
     with timings.step("find_subject"):
-        found = subject.find_subject(rgb, models.saliency)
+        segmenter = models.product_segmenter
+        found = subject.find_subject(rgb, segmenter)
     if found is None:
         mask = np.ones(rgb.shape[:2], np.float32)
-        return rgb, mask, {"subject": {"found": False, "reason": "no salient subject"}}
+        reason = {"found": False, "reason": "no salient subject"}
+        return rgb, mask, {"subject": reason, "model": segmenter.name}
 
-    meta: dict[str, Any] = {"subject": {"found": True, "confidence": round(found.confidence, 3)}}
+    meta: dict[str, Any] = {
+        "subject": {"found": True, "confidence": round(found.confidence, 3)},
+        "model": segmenter.name,
+    }
     framing = options.framing(rgb.shape)
     pad = pad or framing.aspect is not None
     with timings.step("straighten"):

@@ -3,33 +3,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
 
 from photofix.errors import ModelError
 from photofix.models.base import open_session, verify_sha256, wheel_file
 from photofix.models.orientation import parse_labels
 from photofix.models.u2net import SaliencySession
-
-SIDE = 32
-
-
-def brightness_model(path: Path, side: int = SIDE) -> Path:
-    """A tiny rembg-compatible graph: (1, 3, side, side) image -> (1, 1, side, side) mask that
-    is the per-pixel mean of the three normalised channels (bright = salient)."""
-    image = helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, side, side])
-    mask = helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 1, side, side])
-    node = helper.make_node("ReduceMean", ["input.1"], ["mask"], axes=[1], keepdims=1)
-    graph = helper.make_graph([node], "brightness", [image], [mask])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, path)
-    return path
+from tests.onnx_models import SIDE, brightness_model
 
 
 def test_user_saliency_model_is_loaded_and_run(tmp_path):

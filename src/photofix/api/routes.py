@@ -20,6 +20,7 @@ from photofix.api.schemas import (
     task_data,
 )
 from photofix.errors import BadRequest, ImageTooLarge, PhotofixError
+from photofix.models.catalog import available_models
 from photofix.options import parse_options
 from photofix.storage.local import RESULTS_ROUTE
 from photofix.tasks.model import State, Task
@@ -69,6 +70,9 @@ async def create_task(
     bg_color: Annotated[
         str | None, Form(description="type 4: fill colour instead of transparency (#RRGGBB)")
     ] = None,
+    model: Annotated[
+        str | None, Form(description="types 3, 4: segmentation model offered by this server")
+    ] = None,
 ) -> Any:
     options = parse_options(
         sync=sync,
@@ -80,6 +84,8 @@ async def create_task(
         crop_margin=crop_margin,
         aspect=aspect,
         bg_color=bg_color,
+        model=model,
+        models=available_models(state.settings.models_dir),
     )
     image_url = image_url or None
     if (image_file is None) == (image_url is None):

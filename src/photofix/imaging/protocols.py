@@ -54,6 +54,11 @@ class TextLineModel(Protocol):
 class ModelSet:
     """The models a pipeline may use. Built once per worker process and kept warm."""
 
-    saliency: SaliencyModel
+    saliency: SaliencyModel  # finds pages, and products unless `product` is set
     orientation: OrientationModel | None = None
     text: TextLineModel | None = None
+    product: SaliencyModel | None = None  # an operator-chosen model for types 3 and 4
+
+    @property
+    def product_segmenter(self) -> SaliencyModel:
+        return self.product or self.saliency

@@ -20,8 +20,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class SaliencySession:
     """A rembg-style session: square input, normalised RGB, first output is the mask logits/probs.
 
-    Works for u2net, u2netp, isnet-general-use and similar models; the input size is read from
-    the graph when it is static.
+    Works for u2net, u2netp, isnet-general-use, birefnet and similar models; the input size is
+    read from the graph when it is static, else `size`. `sigmoid`: the graph outputs logits.
     """
 
     def __init__(
@@ -31,6 +31,8 @@ class SaliencySession:
         name: str,
         mean: tuple[float, float, float] = IMAGENET_MEAN,
         std: tuple[float, float, float] = IMAGENET_STD,
+        size: int = 320,
+        sigmoid: bool = False,
         threads: int = 1,
     ) -> None:
         self.name = name
@@ -41,8 +43,9 @@ class SaliencySession:
         self.input_size = (
             (int(width), int(height))
             if isinstance(width, int) and isinstance(height, int)
-            else (320, 320)
+            else (size, size)
         )
+        self._sigmoid = sigmoid
         self._mean = np.asarray(mean, np.float32)
         self._std = np.asarray(std, np.float32)
 
@@ -55,6 +58,8 @@ class SaliencySession:
         x = (x - self._mean) / self._std
         tensor = x.transpose(2, 0, 1)[None].astype(np.float32)
         pred = self._session.run(None, {self._input_name: tensor})[0][0, 0]
+        if self._sigmoid:
+            pred = 1.0 / (1.0 + np.exp(-pred))
         lo, hi = float(pred.min()), float(pred.max())
         pred = (pred - lo) / (hi - lo) if hi - lo > 1e-6 else np.zeros_like(pred)
         mask = cv2.resize(pred.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)

@@ -43,6 +43,7 @@ class TaskOptions:
     margin_px: int | None = None  # ... or pixels
     aspect: float | str | None = None  # products: width / height, or "original"
     bg_color: tuple[int, int, int] | None = None  # type 4: fill instead of transparency
+    model: str | None = None  # types 3, 4: a segmentation model by name; None: the default
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -28,7 +28,7 @@ from photofix.errors import (
     TaskNotFound,
 )
 from photofix.imaging import codec
-from photofix.imaging.protocols import ModelSet
+from photofix.models.catalog import BUILTIN_MODEL, ModelCatalog
 from photofix.process import process_image
 from photofix.storage.base import ResultStore
 from photofix.tasks.model import State, Task, TaskOptions
@@ -175,10 +175,11 @@ class WorkerContext:
 
     store: TaskStore
     results: ResultStore
-    models: ModelSet
+    models: ModelCatalog
     limits: SourceLimits
     retention_seconds: int
     task_timeout: float
+    default_model: str = BUILTIN_MODEL  # types 3 and 4 when the task names none
 
 
 def execute_task(ctx: WorkerContext, task_id: str) -> None:
@@ -221,7 +222,7 @@ def _process(ctx: WorkerContext, task: Task) -> None:
     result = process_image(
         data,
         options.pipeline(),
-        ctx.models,
+        ctx.models.model_set(options.model or ctx.default_model),
         ctx.limits.image,
         options.output_format,
         on_stage,

@@ -7,7 +7,7 @@ import logging
 from photofix.backends import open_result_store, open_task_store
 from photofix.config import Settings
 from photofix.imaging.codec import ImageLimits
-from photofix.models import load_models
+from photofix.models.catalog import ModelCatalog, catalog_for
 from photofix.tasks.service import SourceLimits, WorkerContext, execute_task
 
 _context: WorkerContext | None = None
@@ -18,11 +18,20 @@ def build_context(settings: Settings) -> WorkerContext:
     return WorkerContext(
         store=open_task_store(settings),
         results=open_result_store(settings),
-        models=load_models(settings.model_threads),
+        models=open_catalog(settings),
         limits=source_limits(settings),
         retention_seconds=settings.retention_seconds,
         task_timeout=settings.task_timeout,
+        default_model=settings.default_model,
     )
+
+
+def open_catalog(settings: Settings) -> ModelCatalog:
+    """The warm models, with the operator's default product model opened up front so that a
+    missing or broken file stops the worker at start, not the first request."""
+    catalog = catalog_for(settings.models_dir, settings.model_threads)
+    catalog.model_set(settings.default_model)
+    return catalog
 
 
 def source_limits(settings: Settings) -> SourceLimits:
