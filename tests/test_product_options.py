@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -46,3 +47,63 @@ def test_crop_margin_in_pixels(models, scene):
     tx0, ty0, tx1, ty1 = subject_box(truth)
     margins = (tx0 - x0, ty0 - y0, x1 - tx1, y1 - ty1)
     assert all(abs(margin - 12) <= 6 for margin in margins), margins
+
+
+def in_crop(result, mask: np.ndarray) -> np.ndarray:
+    """`mask` (input pixels) cut the way the cut-out was (its crop may reach past the input)."""
+    x0, y0, x1, y1 = result.meta["crop_box"]
+    padded = np.pad(mask, ((max(-y0, 0), 0), (max(-x0, 0), 0)))
+    return padded[max(y0, 0) :, max(x0, 0) :][: y1 - y0, : x1 - x0]
+
+
+def handle_hole(size: tuple[int, int] = (900, 700)) -> np.ndarray:
+    """Inside the mug's handle (see tests.synth.product_scene), clear of its stroke."""
+    width, height = size
+    hole = np.zeros((height, width), np.uint8)
+    thickness = max(width // 40, 4)
+    axes = (int(width * 0.07) - thickness, int(height * 0.15) - thickness)
+    cv2.ellipse(hole, (int(width * 0.62), int(height * 0.525)), axes, 0, -90, 90, 255, -1)
+    hole[:, : int(width * 0.62) + 6] = 0
+    return hole.astype(bool)
+
+
+def test_a_studio_cutout_sees_through_the_mug_handle(models, scene):
+    rgb, _ = scene
+    result = run_pipeline(rgb, PipelineOptions(type=4), models)
+    assert result.meta["backdrop"] == "studio"
+    hole = in_crop(result, handle_hole())
+    assert hole.sum() > 2000
+    assert result.image[..., 3][hole].mean() < 0.1 * 255
+
+
+def shadowed(scene: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The scene with a soft shadow 35 % dark cast right of and below the mug."""
+    rgb, truth = scene
+    cast = np.zeros(truth.shape, np.float32)
+    ys, xs = np.nonzero(truth)
+    cast[ys.min() + 40 : ys.max() + 30, xs.min() + 50 : xs.max() + 60] = 1.0
+    darkness = 0.35 * cv2.GaussianBlur(cast, (0, 0), 12) * ~truth
+    return (rgb * (1.0 - darkness[..., None])).astype(np.uint8), darkness
+
+
+def test_keep_shadow_keeps_the_contact_shadow_as_soft_alpha(models, scene):
+    image, darkness = shadowed(scene)
+    visible = in_crop(run_pipeline(image, PipelineOptions(type=4), models), darkness > 0.2)
+    kept = run_pipeline(image, PipelineOptions(type=4, keep_shadow=True), models)
+    dropped = run_pipeline(image, PipelineOptions(type=4), models)
+    assert kept.meta["shadow"] == "kept" and "shadow" not in dropped.meta
+    assert visible.sum() > 1000
+    assert 0.2 * 255 < kept.image[..., 3][visible].mean() < 0.45 * 255
+    assert kept.image[..., :3][visible].mean() < 15  # a shadow is dark, not the floor's colour
+    assert dropped.image[..., 3][visible].mean() < 0.05 * 255
+
+
+def test_keep_shadow_on_a_busy_background_says_why_it_did_nothing(models):
+    rng = np.random.default_rng(3)
+    rgb, truth = product_scene(size=(900, 700))
+    busy = rng.integers(0, 256, (36, 46, 3)).astype(np.uint8)
+    busy = cv2.resize(busy, (900, 700), interpolation=cv2.INTER_NEAREST)
+    rgb = np.where(truth[..., None], rgb, busy)
+    result = run_pipeline(rgb, PipelineOptions(type=4, keep_shadow=True), models)
+    assert result.meta["backdrop"] == "scene"
+    assert result.meta["shadow"] == "dropped: no studio backdrop"

@@ -242,6 +242,9 @@ def process(
     bg_color: Annotated[
         str | None, typer.Option("--bg-color", help="type 4: fill colour (#RRGGBB)")
     ] = None,
+    keep_shadow: Annotated[
+        bool, typer.Option("--keep-shadow", help="type 4: keep the contact shadow as soft alpha")
+    ] = False,
     model: Annotated[
         str | None,
         typer.Option(help="types 3, 4: segmentation model (u2netp, or one in the models dir)"),
@@ -264,6 +267,7 @@ def process(
             crop_margin=margin,
             aspect=aspect,
             bg_color=bg_color,
+            keep_shadow="1" if keep_shadow else None,
             model=model,
             models=available_models(settings.models_dir),
         )

@@ -28,12 +28,13 @@ def parse_options(
     crop_margin: str | None = None,
     aspect: str | None = None,
     bg_color: str | None = None,
+    keep_shadow: str | None = None,
     model: str | None = None,
     models: Sequence[str] = (BUILTIN_MODEL,),
 ) -> TaskOptions:
     """`models`: the segmentation model names this deployment offers (`model` must be one)."""
     options = _base_options(sync, type, return_type, output_format, enhance, corners)
-    options = _with_framing(options, crop_margin, aspect, bg_color)
+    options = _with_framing(options, crop_margin, aspect, bg_color, keep_shadow)
     return _with_model(options, model, models)
 
 
@@ -69,17 +70,27 @@ def _base_options(
     )
 
 
-_PRODUCT_FIELDS = {"crop_margin": (3, 4), "aspect": (3, 4), "bg_color": (4,)}
+_PRODUCT_FIELDS = {"crop_margin": (3, 4), "aspect": (3, 4), "bg_color": (4,), "keep_shadow": (4,)}
+_FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 _HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6})")
 _ASPECT = re.compile(r"(\d{1,3})\s*[:x/]\s*(\d{1,3})")
 MAX_MARGIN_PX = 4096
 
 
 def _with_framing(
-    options: TaskOptions, crop_margin: str | None, aspect: str | None, bg_color: str | None
+    options: TaskOptions,
+    crop_margin: str | None,
+    aspect: str | None,
+    bg_color: str | None,
+    keep_shadow: str | None,
 ) -> TaskOptions:
     """The product fields (beyond PicWish), checked and folded into the options."""
-    given = {"crop_margin": crop_margin, "aspect": aspect, "bg_color": bg_color}
+    given = {
+        "crop_margin": crop_margin,
+        "aspect": aspect,
+        "bg_color": bg_color,
+        "keep_shadow": keep_shadow if keep_shadow and _flag(keep_shadow) else None,
+    }
     for name, value in given.items():
         if value and options.type not in _PRODUCT_FIELDS[name]:
             types = " and ".join(str(t) for t in _PRODUCT_FIELDS[name])
@@ -91,6 +102,8 @@ def _with_framing(
         changes["aspect"] = _parse_aspect(aspect)
     if bg_color:
         changes["bg_color"] = _parse_colour(bg_color)
+    if given["keep_shadow"]:
+        changes["keep_shadow"] = True
     return dataclasses.replace(options, **changes) if changes else options
 
 
@@ -100,6 +113,13 @@ def _with_model(options: TaskOptions, model: str | None, models: Sequence[str]) 
     if options.type not in (3, 4):
         raise BadRequest("model applies to type 3 and 4 only", field="model")
     return dataclasses.replace(options, model=check_model_name(model.strip(), list(models)))
+
+
+def _flag(text: str) -> bool:
+    value = _FLAGS.get(text.strip().lower())
+    if value is None:
+        raise BadRequest("keep_shadow must be 0 or 1", field="keep_shadow")
+    return value
 
 
 def _parse_margin(text: str) -> dict[str, Any]:

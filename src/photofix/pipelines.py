@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from photofix.imaging import enhance, geometry, matting, orientation, subject
+from photofix.imaging.backdrop import Backdrop, fit_backdrop
 from photofix.imaging.document import DocumentDetection, find_document
 from photofix.imaging.protocols import ModelSet
 
@@ -34,6 +35,7 @@ MIN_TILT_DEGREES = 0.5
 PRODUCT_MARGIN = 0.05
 # The straightened subject's box is found on its mask shrunk to this long side.
 TILT_MASK_SIDE = 1024
+_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class PipelineOptions:
     margin_px: int | None = None
     aspect: float | Literal["original"] | None = None
     bg_color: tuple[int, int, int] | None = None  # type 4: fill instead of transparency
+    keep_shadow: bool = False  # type 4: the contact shadow as soft alpha (studio backdrops)
 
     def framing(self, image_shape: tuple[int, ...]) -> subject.Framing:
         aspect = self.aspect
@@ -164,8 +167,8 @@ def _crop_product(
     """Type 3: crop to the main subject with an even margin, straightening a small tilt."""
     # A photo crop stays inside the photo unless a fixed aspect needs room it lacks.
     fill = options.bg_color or _border_colour(rgb)
-    crop, _, meta = _locate_and_crop(rgb, options, models, timings, pad=False, fill=fill)
-    return PipelineResult(crop, meta)
+    framed = _locate_and_crop(rgb, options, models, timings, pad=False, fill=fill)
+    return PipelineResult(framed.crop, framed.meta)
 
 
 def _cut_out(
@@ -174,16 +177,33 @@ def _cut_out(
     """Type 4: type 3, then a transparent background (or `bg_color`) with a soft, refined
     alpha edge. The crop may reach past the photo: that room is transparent, so the margin is
     always even."""
-    crop, coarse, meta = _locate_and_crop(
-        rgb, options, models, timings, pad=True, fill=_border_colour(rgb)
+    framed = _locate_and_crop(
+        rgb, options, models, timings, pad=True, fill=_border_colour(rgb), studio=True
     )
+    crop, backdrop = framed.crop, framed.backdrop
     with timings.step("matting"):
-        alpha = matting.refine_alpha(crop, coarse)
-        foreground = matting.estimate_foreground(crop, alpha)
+        alpha = matting.refine_alpha(crop, framed.mask, backdrop)
+        foreground = matting.estimate_foreground(crop, alpha, backdrop)
         out = matting.cutout(foreground, alpha)
+        if options.keep_shadow:
+            framed.meta["shadow"] = "kept" if backdrop else "dropped: no studio backdrop"
+            if backdrop is not None:
+                out = matting.with_shadow(out, matting.cast_shadow(crop, alpha, backdrop))
         if options.bg_color is not None:
             out = matting.composite(out, options.bg_color)
-    return PipelineResult(out, meta)
+    return PipelineResult(out, framed.meta)
+
+
+@dataclass
+class _Framed:
+    """A subject's crop, its coarse mask (same size) and meta; where the crop lies in the
+    photo (`to_photo`: crop pixels -> photo pixels); the studio backdrop seen from it."""
+
+    crop: np.ndarray
+    mask: np.ndarray
+    meta: dict[str, Any]
+    to_photo: np.ndarray
+    backdrop: Backdrop | None = None
 
 
 def _locate_and_crop(
@@ -194,15 +214,17 @@ def _locate_and_crop(
     *,
     pad: bool,
     fill: tuple[int, ...],
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """The subject's crop and its coarse mask (same size), plus meta. No subject: whole image."""
+    studio: bool = False,
+) -> _Framed:
+    """The subject framed in its crop (no subject: the whole image). With `studio`, also the
+    photo's backdrop when it is a smooth studio one."""
     with timings.step("find_subject"):
         segmenter = models.product_segmenter
         found = subject.find_subject(rgb, segmenter)
     if found is None:
         mask = np.ones(rgb.shape[:2], np.float32)
         reason = {"found": False, "reason": "no salient subject"}
-        return rgb, mask, {"subject": reason, "model": segmenter.name}
+        return _Framed(rgb, mask, {"subject": reason, "model": segmenter.name}, _IDENTITY)
 
     meta: dict[str, Any] = {
         "subject": {"found": True, "confidence": round(found.confidence, 3)},
@@ -214,11 +236,17 @@ def _locate_and_crop(
         tilt = subject.estimate_tilt(rgb, found.mask)
         if abs(tilt) < MIN_TILT_DEGREES:
             tilt = 0.0
-        crop, mask, box = _straight_crop(rgb, found, tilt, framing, pad=pad, fill=fill)
+        crop, mask, box, to_photo = _straight_crop(rgb, found, tilt, framing, pad=pad, fill=fill)
     meta["tilt"] = round(float(tilt), 2)
     meta["rotation"] = 0
     meta.update(box)
-    return crop, mask, meta
+    framed = _Framed(crop, mask, meta, to_photo)
+    if studio:
+        with timings.step("backdrop"):
+            fitted = fit_backdrop(rgb, found.mask)
+        meta["backdrop"] = "studio" if fitted is not None else "scene"
+        framed.backdrop = fitted.in_crop(to_photo) if fitted is not None else None
+    return framed
 
 
 def _straight_crop(
@@ -229,23 +257,24 @@ def _straight_crop(
     *,
     pad: bool,
     fill: tuple[int, ...],
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any], np.ndarray]:
     """The subject framed in its crop, straightened by `tilt` degrees clockwise in the same
-    resample; its mask alike; and the crop's place in the input: `bbox` clamped to the input,
-    `crop_box` as cut (it may reach past the input where a cut-out was padded), and the
-    crop's corners when it is turned."""
+    resample; its mask alike; the crop's place in the input for meta: `bbox` clamped to the
+    input, `crop_box` as cut (it may reach past the input where a cut-out was padded), and the
+    crop's corners when it is turned; and the crop-to-input affine."""
     height, width = rgb.shape[:2]
     if not tilt:
         box = subject.frame_box(found.bbox, rgb.shape, framing, pad=pad)
         crop = geometry.crop_padded(rgb, box, fill)
         mask = geometry.crop_padded(found.mask, box, 0.0)
-        return crop, mask, {"bbox": _clamped(box, width, height), "crop_box": list(box)}
+        shift = np.array([[1.0, 0.0, box[0]], [0.0, 1.0, box[1]]])
+        return crop, mask, {"bbox": _clamped(box, width, height), "crop_box": list(box)}, shift
     # The subject's box once straightened, from a small copy of its mask (a few px of
     # rounding at full size vanish in the margin).
     small, factor = _shrink_mask(found.mask, TILT_MASK_SIDE)
     turned = subject.subject_bbox(geometry.rotate_small(small, tilt, fill=0.0))
     if turned is None:
-        return rgb, found.mask, {"bbox": [0, 0, width, height]}
+        return rgb, found.mask, {"bbox": [0, 0, width, height]}, _IDENTITY
     canvas = geometry.rotated_size(width, height, tilt)
     bbox = tuple(int(np.clip(round(v / factor), 0, canvas[i % 2])) for i, v in enumerate(turned))
     box = subject.frame_box(bbox, (canvas[1], canvas[0]), framing, pad=pad)
@@ -253,6 +282,8 @@ def _straight_crop(
     mask, _ = geometry.rotated_crop(found.mask, tilt, box, fill=0.0)
     x0, y0 = np.floor(corners.min(axis=0)).astype(int)
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+    outline = geometry.frame_corners(box[2] - box[0], box[3] - box[1])
+    to_photo = cv2.getAffineTransform(outline[:3], np.float32(corners[:3]))
     return (
         crop,
         mask,
@@ -260,6 +291,7 @@ def _straight_crop(
             "bbox": _clamped((int(x0), int(y0), int(x1), int(y1)), width, height),
             "crop_corners": [[round(float(x), 1), round(float(y), 1)] for x, y in corners],
         },
+        to_photo,
     )
 
 

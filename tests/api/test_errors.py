@@ -60,6 +60,10 @@ def test_missing_and_invalid_key_are_401(live, small_jpeg):
         ({"type": 4, "bg_color": "#12345"}, "bg_color"),
         ({"type": 4, "bg_color": "300,0,0"}, "bg_color"),
         ({"type": 3, "bg_color": "#ffffff"}, "bg_color"),
+        ({"type": 4, "keep_shadow": "maybe"}, "keep_shadow"),
+        ({"type": 3, "keep_shadow": "1"}, "keep_shadow"),
+        ({"type": 4, "model": "isnet-general-use"}, "model"),  # not in this server's dir
+        ({"type": 2, "model": "u2netp"}, "model"),
     ],
 )
 def test_bad_fields_are_400_naming_the_field(live, small_jpeg, form, field):

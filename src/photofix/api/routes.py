@@ -70,6 +70,9 @@ async def create_task(
     bg_color: Annotated[
         str | None, Form(description="type 4: fill colour instead of transparency (#RRGGBB)")
     ] = None,
+    keep_shadow: Annotated[
+        str | None, Form(description="type 4: 1 keeps the contact shadow as soft alpha")
+    ] = None,
     model: Annotated[
         str | None, Form(description="types 3, 4: segmentation model offered by this server")
     ] = None,
@@ -84,6 +87,7 @@ async def create_task(
         crop_margin=crop_margin,
         aspect=aspect,
         bg_color=bg_color,
+        keep_shadow=keep_shadow,
         model=model,
         models=available_models(state.settings.models_dir),
     )

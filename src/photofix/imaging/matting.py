@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from photofix.imaging.backdrop import Backdrop
+
 # Target long side of the working resolution (the image is area-averaged by a whole factor,
 # which is 3x faster than an arbitrary one). The model mask carries ~320 px of information;
 # ~1000 px leaves the image room to sharpen it while keeping every filter pass cheap.
@@ -40,21 +42,48 @@ TRUST_MARGIN = 8
 MIN_PART_FRACTION = 0.005
 # Enclosed background smaller than this fraction of the object is noise, not a real hole.
 MAX_HOLE_FRACTION = 0.0002
+# Studio holes: backdrop-like means within HOLE_NOISE x the backdrop's noise (at least
+# HOLE_FLOOR, colours in [0, 1]) of it; a hole is a region of the model's object at least
+# MIN_HOLE_AREA of the working image whose median distance is within HOLE_MATCH x the
+# backdrop's own (measured HOLE_CLEARANCE px clear of the object).
+HOLE_NOISE = 3.5
+HOLE_FLOOR = 3.0 / 255.0
+MIN_HOLE_AREA = 0.0005
+HOLE_MATCH = 1.4
+HOLE_CLEARANCE = 7
+# A hole also takes the shadow cast into it, down to SHADOW_FLOOR x the backdrop's brightness
+# and up to 2 x SHADOW_REACH working pixels from where the backdrop shows.
+SHADOW_FLOOR = 0.6
+SHADOW_REACH = 12
+# keep_shadow: darkening under SHADOW_NOISE x the backdrop's noise is not shadow; a shadow
+# reaches at most SHADOW_SPREAD x the object's longer side from it.
+SHADOW_NOISE = 3.0
+SHADOW_SPREAD = 0.3
+# With a known backdrop, the exact foreground colour takes over from blur-fusion's estimate
+# between these alphas.
+EXACT_FROM = 0.15
+EXACT_FULL = 0.5
 # Alpha within this distance of 0 or 255 snaps to it (removes a faint haze and pinholes).
 SNAP = 4
 
 
-def refine_alpha(rgb: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+def refine_alpha(
+    rgb: np.ndarray, coarse: np.ndarray, backdrop: Backdrop | None = None
+) -> np.ndarray:
     """A full-resolution uint8 alpha from a soft [0, 1] mask of the same size.
 
     Solid 255 inside, 0 in the background, soft only along the object's edge; small
-    disconnected specks removed, thin attached parts kept.
+    disconnected specks removed, thin attached parts kept. With a studio `backdrop` (seen
+    from this image), regions of the mask that show the exact backdrop colour are holes.
     """
     if coarse.shape != rgb.shape[:2]:
         raise ValueError(f"mask shape {coarse.shape} does not match image {rgb.shape[:2]}")
     grid = _Grid.for_shape(coarse.shape, WORK_SIDE)
     guide = _to_float(grid.down(rgb))
     prior = grid.down(coarse.astype(np.float32, copy=False))
+    if backdrop is not None:
+        behind = backdrop.render(grid.shape, grid.factor) * np.float32(1.0 / 255.0)
+        prior = _reopen_holes(guide, prior, behind, backdrop.noise / 255.0)
     radius = grid.scaled(GUIDE_RADIUS)
 
     # Two rounds: the first snaps the model's edge to the image, the second re-fits the now
@@ -71,9 +100,12 @@ def refine_alpha(rgb: np.ndarray, coarse: np.ndarray) -> np.ndarray:
     return _upsample_alpha(rgb, alpha, coef, keep, grid)
 
 
-def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def estimate_foreground(
+    rgb: np.ndarray, alpha: np.ndarray, backdrop: Backdrop | None = None
+) -> np.ndarray:
     """The foreground colour of each pixel, with the background's colour taken out of the
-    semi-transparent edge pixels (where it shows as a halo on any new background).
+    semi-transparent edge pixels (where it shows as a halo on any new background). With a
+    studio `backdrop` that colour is known exactly instead of estimated.
 
     Opaque pixels are returned unchanged; fully transparent ones are left as they are (their
     colour is irrelevant, `cutout` clears it).
@@ -87,7 +119,10 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     grid = _Grid.for_shape(alpha.shape, FOREGROUND_SIDE)
     image = _to_float(grid.down(rgb))
     a = grid.down(alpha).astype(np.float32) * (1.0 / 255.0)
-    fg_mean, bg_mean = _blur_fusion_means(image, a)
+    behind = None
+    if backdrop is not None:
+        behind = backdrop.render(grid.shape, grid.factor) * np.float32(1.0 / 255.0)
+    fg_mean, bg_mean = _blur_fusion_means(image, a, behind)
 
     ys, xs = np.divmod(index, alpha.shape[1])
     f, b = _sample([fg_mean, bg_mean], xs, ys, grid)
@@ -96,6 +131,12 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     # Forte & Pitie's update: give the compositing residual to the foreground in proportion
     # to alpha, so pixels that are mostly background borrow their colour from the object.
     fg = f + a_px * (i_px - a_px * f - (1.0 - a_px) * b)
+    if backdrop is not None:
+        # The background is known, so the compositing equation solves for the foreground
+        # outright; trusted where the object dominates (noise grows as 1 / alpha).
+        exact = np.clip((i_px - (1.0 - a_px) * b) / np.maximum(a_px, 1e-3), 0.0, 1.0)
+        trust = np.clip((a_px - EXACT_FROM) * (1.0 / (EXACT_FULL - EXACT_FROM)), 0.0, 1.0)
+        fg = trust * exact + (1.0 - trust) * fg
     out.reshape(-1, 3)[index] = _to_uint8(fg)
     return out
 
@@ -106,6 +147,44 @@ def cutout(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     rgba = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2RGBA)
     rgba[..., 3] = alpha
     return cv2.bitwise_and(rgba, rgba, mask=(alpha > 0).view(np.uint8))
+
+
+def cast_shadow(rgb: np.ndarray, alpha: np.ndarray, backdrop: Backdrop) -> np.ndarray:
+    """The object's shadow on a studio backdrop as a uint8 alpha of the image's size: how much
+    darker than the backdrop each pixel near the object is, where it has the backdrop's
+    chromaticity. Black at this alpha over the backdrop gives the photo back."""
+    _check_alpha(rgb, alpha)
+    grid = _Grid.for_shape(alpha.shape, WORK_SIDE)
+    image = grid.down(rgb).astype(np.float32)
+    behind = backdrop.render(grid.shape, grid.factor)
+    brightness = np.maximum(np.einsum("hwc,hwc->hw", behind, behind), 1.0)
+    gain = np.clip(np.einsum("hwc,hwc->hw", image, behind) / brightness, 0.0, 1.0)
+    off_colour = np.linalg.norm(image - behind * gain[..., None], axis=2)
+    # Darkening within the backdrop's noise is no shadow; nor is a pixel of another hue.
+    floor = SHADOW_NOISE * backdrop.noise / np.sqrt(brightness)
+    darkness = np.clip((1.0 - gain - floor) / np.maximum(1.0 - floor, 1e-3), 0.0, 1.0)
+    darkness[off_colour > max(SHADOW_NOISE * backdrop.noise, 255.0 * HOLE_FLOOR)] = 0.0
+    solid = (grid.down(alpha) >= 128).view(np.uint8)
+    if not solid.any():
+        return np.zeros_like(alpha)
+    ys, xs = np.nonzero(solid)
+    reach = SHADOW_SPREAD * max(np.ptp(xs), np.ptp(ys), 1)
+    near = cv2.distanceTransform(1 - solid, cv2.DIST_L2, 5) <= reach
+    darkness = cv2.GaussianBlur(darkness * near, (0, 0), 1.0)
+    shadow = cv2.resize(darkness, alpha.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    return _snap(_to_uint8(shadow))
+
+
+def with_shadow(rgba: np.ndarray, shadow: np.ndarray) -> np.ndarray:
+    """The cut-out over a black shadow of alpha `shadow` (object colour wins where opaque)."""
+    alpha = rgba[..., 3].astype(np.float32) * (1.0 / 255.0)
+    cast = shadow.astype(np.float32) * (1.0 / 255.0)
+    total = alpha + (1.0 - alpha) * cast
+    out = rgba.copy()
+    share = np.divide(alpha, total, out=np.zeros_like(alpha), where=total > 0)
+    out[..., :3] = np.clip(rgba[..., :3] * share[..., None] + 0.5, 0, 255).astype(np.uint8)
+    out[..., 3] = _to_uint8(total)
+    return out
 
 
 def composite(rgba: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
@@ -238,6 +317,49 @@ def _trust_prior(alpha: np.ndarray, prior: np.ndarray, margin: int) -> np.ndarra
     return alpha
 
 
+def _reopen_holes(
+    image: np.ndarray, prior: np.ndarray, behind: np.ndarray, noise: float
+) -> np.ndarray:
+    """Clear the parts of the model's object that show the backdrop itself: its colour there,
+    and its noise (a white label on a white sweep differs from it by its shading, so its
+    typical distance to the backdrop is well above the backdrop's own)."""
+    distance = cv2.GaussianBlur(np.linalg.norm(image - behind, axis=2), (0, 0), 1.0)
+    level = max(HOLE_NOISE * noise, HOLE_FLOOR)
+    clear = cv2.erode((prior < 0.1).view(np.uint8), _disk(HOLE_CLEARANCE)).view(bool)
+    typical = float(np.median(distance[clear])) if clear.sum() >= 100 else noise
+    candidates = ((distance < level) & (prior >= 0.5)).view(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=4)
+    min_area = MIN_HOLE_AREA * prior.size
+    holes = np.zeros(count, bool)
+    for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= min_area):
+        if label:
+            holes[label] = np.median(distance[labels == label]) <= HOLE_MATCH * typical
+    if not holes.any():
+        return prior
+    hole = _with_shadows(holes[labels], image, behind, level, prior >= 0.5)
+    return np.where(hole, np.float32(0.0), prior)
+
+
+def _with_shadows(
+    hole: np.ndarray, image: np.ndarray, behind: np.ndarray, level: float, inside: np.ndarray
+) -> np.ndarray:
+    """Grow holes over the shadow the object casts into them: the backdrop darkened (same
+    chromaticity, at least SHADOW_FLOOR of its brightness) and smooth, unlike a thin dark
+    strand of the object itself, which stands out from its own blur."""
+    gain = np.einsum("hwc,hwc->hw", image, behind) / np.maximum(
+        np.einsum("hwc,hwc->hw", behind, behind), 1e-6
+    )
+    shaded = behind * np.clip(gain, SHADOW_FLOOR, 1.0)[..., None]
+    off_colour = np.linalg.norm(image - shaded, axis=2)
+    detail = np.linalg.norm(image - cv2.GaussianBlur(image, (0, 0), 2.0), axis=2)
+    shadow = (off_colour < level) & (detail < level) & (gain >= SHADOW_FLOOR) & inside
+    grown = hole.view(np.uint8)
+    reach = shadow.view(np.uint8) | grown
+    for _ in range(SHADOW_REACH):
+        grown = cv2.dilate(grown, np.ones((5, 5), np.uint8)) & reach
+    return grown.view(bool)
+
+
 def _significant_parts(alpha: np.ndarray, rim: int) -> np.ndarray:
     """A 0/1 float map of the parts worth keeping, with their soft rims: components of the
     opaque core smaller than MIN_PART_FRACTION of the largest are dropped with their halo.
@@ -317,16 +439,22 @@ def _sample(
 # --- foreground colour ---------------------------------------------------------------------
 
 
-def _blur_fusion_means(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _blur_fusion_means(
+    image: np.ndarray, alpha: np.ndarray, behind: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Local mean foreground and background colours after Forte & Pitie's two passes (a wide
-    window to reach solid colour across the edge band, then a narrow one for local detail)."""
+    window to reach solid colour across the edge band, then a narrow one for local detail).
+    A known background (`behind`) replaces their estimate of it."""
     side = max(image.shape[:2])
     wide = max(9, round(side * 0.09))
     narrow = max(3, round(side / 170))
     a = alpha[..., None]
     fg_mean, bg_mean = _blur_fusion_means_pass(image, image, a, wide)
+    if behind is not None:
+        bg_mean = behind
     fg = np.clip(fg_mean + a * (image - a * fg_mean - (1.0 - a) * bg_mean), 0.0, 1.0)
-    return _blur_fusion_means_pass(fg, bg_mean, a, narrow)
+    fg_mean, bg_mean = _blur_fusion_means_pass(fg, bg_mean, a, narrow)
+    return fg_mean, bg_mean if behind is None else behind
 
 
 def _blur_fusion_means_pass(

@@ -43,6 +43,7 @@ class TaskOptions:
     margin_px: int | None = None  # ... or pixels
     aspect: float | str | None = None  # products: width / height, or "original"
     bg_color: tuple[int, int, int] | None = None  # type 4: fill instead of transparency
+    keep_shadow: bool = False  # type 4: keep the contact shadow as soft alpha
     model: str | None = None  # types 3, 4: a segmentation model by name; None: the default
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +71,7 @@ class TaskOptions:
             margin_px=self.margin_px,
             aspect=self.aspect,  # type: ignore[arg-type]  # validated by the API
             bg_color=self.bg_color,
+            keep_shadow=self.keep_shadow,
         )
 
 

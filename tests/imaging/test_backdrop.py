@@ -1,0 +1,159 @@
+"""Studio backdrops: the smooth background model, and what the matting does with it (holes
+reopened with the shadow cast into them, white-on-white kept whole, exact de-spill)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from photofix.imaging import matting
+from photofix.imaging.backdrop import fit_backdrop
+from tests.imaging.test_matting import background, composite, low_res_mask, product_colours
+
+SIZE = (900, 1200)  # rows, columns
+
+
+def sweep(rng: np.random.Generator, size: tuple[int, int] = SIZE) -> np.ndarray:
+    """A seamless paper sweep: a warm tint, darker at the top, a vignette, sensor noise."""
+    height, width = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    light = 0.92 + 0.06 * yy / height - 0.05 * ((xx / width - 0.5) ** 2 + (yy / height - 0.5) ** 2)
+    image = np.float32([238, 230, 215]) * light[..., None] + rng.normal(0, 1.5, (height, width, 1))
+    return image.clip(0, 255)
+
+
+def disc(radius: float, centre: tuple[float, float], size: tuple[int, int] = SIZE) -> np.ndarray:
+    """Anti-aliased [0, 1] disc."""
+    height, width = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    distance = np.hypot(xx - centre[0], yy - centre[1])
+    return np.clip(radius + 0.5 - distance, 0.0, 1.0)
+
+
+CENTRE = (600.0, 450.0)
+
+
+def ring_scene(rng: np.random.Generator, *, shadow: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A dark 30 px ring (a bangle, a roll of tape) on a sweep; its hole shows the sweep,
+    optionally with the soft shadow the ring casts into it."""
+    alpha = disc(200, CENTRE) - disc(170, CENTRE)
+    behind = sweep(rng)
+    if shadow:
+        inner = disc(170, CENTRE)
+        cast = cv2.GaussianBlur(disc(200, (CENTRE[0] + 12, CENTRE[1] + 12)) - inner, (0, 0), 8)
+        behind = behind * (1.0 - 0.25 * np.clip(cast, 0, 1) * inner)[..., None]
+    ring = np.broadcast_to(np.float32([60, 50, 45]), (*SIZE, 3))
+    return composite(ring, behind, alpha), alpha
+
+
+def test_a_sweep_is_modelled_to_within_its_noise():
+    rng = np.random.default_rng(1)
+    behind = sweep(rng)
+    alpha = disc(200, CENTRE)
+    image = composite(product_colours(*SIZE, rng), behind, alpha)
+    found = fit_backdrop(image, low_res_mask(alpha))
+    assert found is not None and found.noise < 2.5
+    rendered = found.render(SIZE)
+    outside = disc(260, CENTRE) == 0
+    assert np.abs(rendered[outside] - behind[outside]).mean() < 1.5
+
+    # Seen from a crop (a shift; the grid a matte works on is 2 px blocks) it is the same.
+    x0, y0 = 300, 200
+    crop = found.in_crop(np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]))
+    half = crop.render((200, 300), factor=2.0)
+    assert np.abs(half - rendered[y0 + 1 : y0 + 400 : 2, x0 + 1 : x0 + 600 : 2]).max() < 1.0
+
+
+@pytest.mark.parametrize("kind", ["clutter", "wood"])
+def test_a_scene_is_not_a_backdrop(kind):
+    rng = np.random.default_rng(2)
+    if kind == "clutter":
+        behind = background(*SIZE, "clutter", rng)
+    else:  # fine grain: smooth at a glance, but not a quadratic
+        grain = cv2.GaussianBlur(rng.normal(0, 30, (SIZE[0], SIZE[1] // 8)), (0, 0), 2)
+        grain = cv2.resize(grain, SIZE[::-1], interpolation=cv2.INTER_LINEAR)
+        behind = (np.float32([150, 100, 60]) + grain[..., None]).clip(0, 255)
+    alpha = disc(200, CENTRE)
+    image = composite(product_colours(*SIZE, rng), behind, alpha)
+    assert fit_backdrop(image, low_res_mask(alpha)) is None
+
+
+@pytest.mark.parametrize("shadow", [False, True], ids=["clean", "shadow-in-hole"])
+def test_a_hole_showing_the_backdrop_is_reopened(shadow):
+    rng = np.random.default_rng(3)
+    image, truth = ring_scene(rng, shadow=shadow)
+    # The saliency model's view of a ring: a solid blob (it fills holes at 320 px).
+    coarse = low_res_mask(disc(200, CENTRE))
+    found = fit_backdrop(image, coarse)
+    assert found is not None
+
+    alpha = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    hole = disc(160, CENTRE) > 0
+    band = (truth > 0.99) & (cv2.erode((truth > 0.99).view(np.uint8), np.ones((9, 9))) > 0)
+    assert alpha[hole].mean() < 0.02  # the hole is clear, shadow and all
+    assert alpha[band].mean() > 0.98  # the ring itself is whole
+    # Without the backdrop nothing tells the matting the hole is not part of the object.
+    assert matting.refine_alpha(image, coarse)[hole].mean() > 200
+
+
+def test_white_on_white_stays_whole():
+    """A white carton on a white sweep: close to the backdrop, yet not it (its own shading),
+    so the model's solid mask must not be punched through."""
+    rng = np.random.default_rng(4)
+    behind = sweep(rng)
+    alpha = disc(220, CENTRE)
+    xx = np.arange(SIZE[1], dtype=np.float32)[None, :].repeat(SIZE[0], axis=0)
+    shading = 244 - 10 * (xx - CENTRE[0]) / 220  # lit from the left
+    carton = np.dstack([shading, shading, shading - 2]) + rng.normal(0, 1.5, (*SIZE, 1))
+    image = composite(carton.clip(0, 255), behind, alpha)
+    coarse = low_res_mask(alpha)
+    found = fit_backdrop(image, coarse)
+    assert found is not None
+    refined = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    assert refined[disc(200, CENTRE) > 0].mean() > 0.99
+
+
+def test_a_known_backdrop_takes_its_exact_colour_out_of_soft_edges():
+    rng = np.random.default_rng(5)
+    behind = sweep(rng)
+    # A defocused edge: a wide band of pixels mixing a red product with the warm sweep.
+    truth = cv2.GaussianBlur(disc(220, CENTRE), (0, 0), 6)
+    product = product_colours(*SIZE, rng)
+    alpha = np.round(truth * 255).astype(np.uint8)
+    image = composite(product, behind, alpha.astype(np.float32) / 255.0)
+    found = fit_backdrop(image, low_res_mask(truth))
+    assert found is not None
+
+    band = (alpha >= 25) & (alpha <= 230)
+    estimated = matting.estimate_foreground(image, alpha)
+    exact = matting.estimate_foreground(image, alpha, found)
+    blind_error = np.abs(estimated[band].astype(float) - product[band]).mean()
+    known_error = np.abs(exact[band].astype(float) - product[band]).mean()
+    assert known_error < 0.6 * blind_error
+
+
+def test_the_contact_shadow_is_kept_as_soft_alpha():
+    rng = np.random.default_rng(6)
+    clean = sweep(rng)
+    truth = disc(200, CENTRE)
+    # A soft shadow falling right of and below the object, 40 % dark at its core.
+    cast = cv2.GaussianBlur(disc(200, (CENTRE[0] + 60, CENTRE[1] + 40)), (0, 0), 15)
+    darkness = 0.4 * cast * (1.0 - truth)
+    behind = clean * (1.0 - darkness)[..., None]
+    image = composite(product_colours(*SIZE, rng), behind, truth)
+    alpha = np.round(truth * 255).astype(np.uint8)
+    found = fit_backdrop(image, low_res_mask(truth))
+    assert found is not None
+
+    shadow = matting.cast_shadow(image, alpha, found).astype(np.float32) / 255.0
+    visible = (darkness > 0.1) & (truth == 0)
+    assert np.abs(shadow[visible] - darkness[visible]).mean() < 0.05
+    assert shadow[disc(420, CENTRE) == 0].mean() < 0.005  # nothing far from the object
+
+    # Laid back onto the clean backdrop, the cut-out with its shadow gives the photo back.
+    rgba = matting.with_shadow(matting.cutout(image, alpha), (shadow * 255).astype(np.uint8))
+    a = rgba[..., 3:4].astype(np.float32) / 255.0
+    relit = rgba[..., :3] * a + clean * (1.0 - a)
+    assert np.abs(relit[visible] - image[visible]).mean() < 3.0
+    assert np.array_equal(rgba[alpha == 255], matting.cutout(image, alpha)[alpha == 255])
