@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench bench-docs bench-products bench-load clean
+.PHONY: install run test browser lint format bench bench-docs bench-products bench-load clean
 
 install: $(STAMP)
 
@@ -19,10 +19,14 @@ $(STAMP): pyproject.toml requirements-models.txt Makefile
 run: install
 	$(BIN)/photofix serve
 
-test: install
+test: install browser
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/python -m pytest
+
+# Debian's chromium for the playground's end-to-end tests (tests/e2e); needs root to install.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: install
 	$(BIN)/ruff check src tests bench

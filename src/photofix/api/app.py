@@ -16,6 +16,7 @@ from starlette.responses import Response
 from photofix import __version__, metrics
 from photofix.api.deps import AppState
 from photofix.api.envelope import error_response, install_error_handlers
+from photofix.api.playground import router as playground_router
 from photofix.api.ratelimit import RateLimiter
 from photofix.api.routes import router
 from photofix.config import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_image_bytes + _BODY_OVERHEAD)
     app.include_router(router)
+    app.include_router(playground_router)
     return app
 
 
