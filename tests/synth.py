@@ -144,3 +144,31 @@ def encode(rgb: np.ndarray, fmt: str = "JPEG", **params: object) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, fmt, **params)
     return buffer.getvalue()
+
+
+def labelled_box_scene(size: tuple[int, int] = (900, 700)) -> tuple[np.ndarray, np.ndarray]:
+    """An upright blue carton, wider than tall, with a printed label of several text lines, on
+    a light studio background; returns (RGB, bool mask)."""
+    width, height = size
+    yy = np.mgrid[0:height, 0:width][0]
+    scene = Image.fromarray(np.repeat((238 - 18 * yy / height)[..., None], 3, 2).astype(np.uint8))
+    draw = ImageDraw.Draw(scene)
+    box = (int(width * 0.2), int(height * 0.3), int(width * 0.8), int(height * 0.72))
+    draw.rectangle(box, fill=(40, 70, 160))
+    label = (box[0] + 30, box[1] + 25, box[2] - 30, box[3] - 25)
+    draw.rectangle(label, fill=(245, 242, 230))
+    heading = ImageFont.load_default(size=max(width // 24, 12))
+    body = ImageFont.load_default(size=max(width // 45, 9))
+    draw.text((label[0] + 20, label[1] + 12), "Organic Oat Drink", font=heading, fill=(20, 30, 80))
+    lines = (
+        "Barista edition, 1 litre",
+        "Made from Swedish oats",
+        "Best before: see top",
+        "Shake well before use",
+        "Keep refrigerated once open",
+    )
+    for i, text in enumerate(lines):
+        draw.text((label[0] + 20, label[1] + 70 + 28 * i), text, font=body, fill=(30, 30, 40))
+    mask = np.zeros((height, width), bool)
+    mask[box[1] : box[3] + 1, box[0] : box[2] + 1] = True
+    return np.asarray(scene), mask

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from photofix.pipelines import PipelineOptions, run_pipeline
-from tests.synth import product_scene
+from tests.synth import labelled_box_scene, product_scene
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,31 @@ def test_keep_shadow_on_a_busy_background_says_why_it_did_nothing(models):
     result = run_pipeline(rgb, PipelineOptions(type=4, keep_shadow=True), models)
     assert result.meta["backdrop"] == "scene"
     assert result.meta["shadow"] == "dropped: no studio backdrop"
+
+
+@pytest.mark.parametrize("stored_turn", [90, 180, 270])
+def test_a_product_stored_turned_is_uprighted_by_its_label(models, stored_turn):
+    """A photo saved sideways or upside down (no EXIF to say so): the label text decides."""
+    upright, _ = labelled_box_scene()
+    turned = np.ascontiguousarray(np.rot90(upright, k=-stored_turn // 90))
+    result = run_pipeline(turned, PipelineOptions(type=3), models)
+    assert result.meta["rotation"] == (360 - stored_turn) % 360
+    assert result.meta["orientation"]["source"] == "text"
+    height, width = result.image.shape[:2]
+    assert width > 1.2 * height  # the carton lies as it was shot: wider than tall
+    # Its top-left corner comes from where the upright carton's top-left went.
+    reference = run_pipeline(upright, PipelineOptions(type=3), models)
+    assert reference.meta["rotation"] == 0
+    assert (
+        abs(width - reference.image.shape[1]) <= 4 and abs(height - reference.image.shape[0]) <= 4
+    )
+    same_size = cv2.resize(result.image, reference.image.shape[1::-1])
+    assert np.abs(same_size.astype(int) - reference.image.astype(int)).mean() < 12
+
+
+def test_a_product_without_text_is_never_turned(models, scene):
+    rgb, _ = scene
+    turned = np.ascontiguousarray(np.rot90(rgb))
+    result = run_pipeline(turned, PipelineOptions(type=4), models)
+    assert result.meta["rotation"] == 0
+    assert result.meta["orientation"]["source"] in ("none", "unsure")

@@ -35,6 +35,8 @@ MIN_TILT_DEGREES = 0.5
 PRODUCT_MARGIN = 0.05
 # The straightened subject's box is found on its mask shrunk to this long side.
 TILT_MASK_SIDE = 1024
+# Product text is read for orientation on the crop shrunk to this long side (labels are big).
+PRODUCT_TEXT_SIDE = 960
 _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
@@ -238,15 +240,39 @@ def _locate_and_crop(
             tilt = 0.0
         crop, mask, box, to_photo = _straight_crop(rgb, found, tilt, framing, pad=pad, fill=fill)
     meta["tilt"] = round(float(tilt), 2)
-    meta["rotation"] = 0
     meta.update(box)
     framed = _Framed(crop, mask, meta, to_photo)
+    _upright_product(framed, models, timings)
     if studio:
         with timings.step("backdrop"):
             fitted = fit_backdrop(rgb, found.mask)
         meta["backdrop"] = "studio" if fitted is not None else "scene"
         framed.backdrop = fitted.in_crop(to_photo) if fitted is not None else None
     return framed
+
+
+def _upright_product(framed: _Framed, models: ModelSet, timings: _Timings) -> None:
+    """Turn the crop by the quarter turn its printed text asks for (a photo stored sideways
+    or upside down without EXIF), keeping meta and `to_photo` in step. Unsure: no turn."""
+    framed.meta["rotation"] = 0
+    if models.text is None:
+        return
+    with timings.step("orientation"):
+        preview, _ = _shrink(framed.crop, PRODUCT_TEXT_SIDE)
+        turn = orientation.product_rotation(models.text.detect(preview))
+    framed.meta["orientation"] = {"source": turn.source, "confidence": round(turn.confidence, 3)}
+    if not turn.clockwise:
+        return
+    height, width = framed.crop.shape[:2]
+    outline = geometry.frame_corners(width, height).astype(np.float64)
+    in_photo = cv2.transform(outline[None], framed.to_photo)[0]
+    framed.crop = geometry.rotate_clockwise(framed.crop, turn.clockwise)
+    framed.mask = geometry.rotate_clockwise(framed.mask, turn.clockwise)
+    corners = geometry.corners_for_rotation(in_photo, turn.clockwise)
+    turned = geometry.frame_corners(framed.crop.shape[1], framed.crop.shape[0])
+    framed.to_photo = cv2.getAffineTransform(turned[:3], np.float32(corners[:3]))
+    framed.meta["rotation"] = turn.clockwise
+    framed.meta["crop_corners"] = [[round(float(x), 1), round(float(y), 1)] for x, y in corners]
 
 
 def _straight_crop(
@@ -271,7 +297,7 @@ def _straight_crop(
         return crop, mask, {"bbox": _clamped(box, width, height), "crop_box": list(box)}, shift
     # The subject's box once straightened, from a small copy of its mask (a few px of
     # rounding at full size vanish in the margin).
-    small, factor = _shrink_mask(found.mask, TILT_MASK_SIDE)
+    small, factor = _shrink(found.mask, TILT_MASK_SIDE)
     turned = subject.subject_bbox(geometry.rotate_small(small, tilt, fill=0.0))
     if turned is None:
         return rgb, found.mask, {"bbox": [0, 0, width, height]}, _IDENTITY
@@ -301,13 +327,14 @@ def _clamped(box: tuple[int, int, int, int], width: int, height: int) -> list[in
     return [max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)]
 
 
-def _shrink_mask(mask: np.ndarray, side: int) -> tuple[np.ndarray, float]:
-    factor = min(1.0, side / max(mask.shape))
+def _shrink(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    """`image` area-averaged to at most `side` px long, and the scale it was shrunk by."""
+    factor = min(1.0, side / max(image.shape[:2]))
     if factor >= 1.0:
-        return mask, 1.0
-    size = (max(round(mask.shape[1] * factor), 1), max(round(mask.shape[0] * factor), 1))
-    small = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
-    return small, size[0] / mask.shape[1]
+        return image, 1.0
+    size = (max(round(image.shape[1] * factor), 1), max(round(image.shape[0] * factor), 1))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return small, size[0] / image.shape[1]
 
 
 def _detect_page(
