@@ -35,8 +35,9 @@ MIN_TILT_DEGREES = 0.5
 PRODUCT_MARGIN = 0.05
 # The straightened subject's box is found on its mask shrunk to this long side.
 TILT_MASK_SIDE = 1024
-# Product text is read for orientation on the crop shrunk to this long side (labels are big).
-PRODUCT_TEXT_SIDE = 960
+# Product text is read for orientation on the crop shrunk to this long side: labels are big,
+# and the detector costs 0.16 s here against 0.36 s at 960.
+PRODUCT_TEXT_SIDE = 640
 _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
