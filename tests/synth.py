@@ -146,12 +146,16 @@ def encode(rgb: np.ndarray, fmt: str = "JPEG", **params: object) -> bytes:
     return buffer.getvalue()
 
 
-def labelled_box_scene(size: tuple[int, int] = (900, 700)) -> tuple[np.ndarray, np.ndarray]:
+def labelled_box_scene(
+    size: tuple[int, int] = (900, 700), *, window: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """An upright blue carton, wider than tall, with a printed label of several text lines, on
-    a light studio background; returns (RGB, bool mask)."""
+    a light studio background; with `window`, a see-through slot (a carry handle) in its right
+    end. Returns (RGB, bool mask)."""
     width, height = size
     yy = np.mgrid[0:height, 0:width][0]
-    scene = Image.fromarray(np.repeat((238 - 18 * yy / height)[..., None], 3, 2).astype(np.uint8))
+    background = np.repeat((238 - 30 * yy / height)[..., None], 3, 2).astype(np.uint8)
+    scene = Image.fromarray(background)
     draw = ImageDraw.Draw(scene)
     box = (int(width * 0.2), int(height * 0.3), int(width * 0.8), int(height * 0.72))
     draw.rectangle(box, fill=(40, 70, 160))
@@ -171,4 +175,9 @@ def labelled_box_scene(size: tuple[int, int] = (900, 700)) -> tuple[np.ndarray, 
         draw.text((label[0] + 20, label[1] + 70 + 28 * i), text, font=body, fill=(30, 30, 40))
     mask = np.zeros((height, width), bool)
     mask[box[1] : box[3] + 1, box[0] : box[2] + 1] = True
-    return np.asarray(scene), mask
+    pixels = np.array(scene)
+    if window:
+        slot = (slice(box[1] + 60, box[3] - 60), slice(box[2] - 28, box[2] - 8))
+        pixels[slot] = np.asarray(background)[slot]
+        mask[slot] = False
+    return pixels, mask

@@ -129,6 +129,27 @@ def test_a_product_stored_turned_is_uprighted_by_its_label(models, stored_turn):
     assert np.abs(same_size.astype(int) - reference.image.astype(int)).mean() < 12
 
 
+def test_a_turned_cutout_is_matted_against_the_backdrop_it_shows(models):
+    """The slot in the carton shows the sweep. Stored turned, the carton is cut out exactly as
+    upright, slot reopened: the backdrop model is seen from the turned crop."""
+    upright, truth = labelled_box_scene(window=True)
+    reference = run_pipeline(upright, PipelineOptions(type=4), models)
+    bx0, by0, bx1, by1 = subject_box(truth)
+    hole = np.zeros_like(truth)
+    hole[by0:by1, bx0:bx1] = ~truth[by0:by1, bx0:bx1]  # what the carton's outline encloses
+    slot = in_crop(reference, cv2.erode(hole.view(np.uint8), np.ones((5, 5))).view(bool))
+    assert slot.sum() > 1000
+    assert reference.image[..., 3][slot].mean() < 0.1 * 255
+
+    turned = run_pipeline(
+        np.ascontiguousarray(np.rot90(upright, k=-1)), PipelineOptions(type=4), models
+    )
+    assert turned.meta["rotation"] == 270 and turned.meta["backdrop"] == "studio"
+    alpha = cv2.resize(turned.image[..., 3], reference.image.shape[1::-1])
+    assert np.abs(alpha.astype(int) - reference.image[..., 3].astype(int)).mean() < 6
+    assert alpha[slot].mean() < 0.1 * 255
+
+
 def test_a_product_without_text_is_never_turned(models, scene):
     rgb, _ = scene
     turned = np.ascontiguousarray(np.rot90(rgb))

@@ -189,7 +189,8 @@ def _cut_out(
         foreground = matting.estimate_foreground(crop, alpha, backdrop)
         out = matting.cutout(foreground, alpha)
         if options.keep_shadow:
-            framed.meta["shadow"] = "kept" if backdrop else "dropped: no studio backdrop"
+            kept = backdrop is not None
+            framed.meta["shadow"] = "kept" if kept else "dropped: no studio backdrop"
             if backdrop is not None:
                 out = matting.with_shadow(out, matting.cast_shadow(crop, alpha, backdrop))
         if options.bg_color is not None:
@@ -248,7 +249,7 @@ def _locate_and_crop(
         with timings.step("backdrop"):
             fitted = fit_backdrop(rgb, found.mask)
         meta["backdrop"] = "studio" if fitted is not None else "scene"
-        framed.backdrop = fitted.in_crop(to_photo) if fitted is not None else None
+        framed.backdrop = fitted.in_crop(framed.to_photo) if fitted is not None else None
     return framed
 
 
