@@ -193,8 +193,12 @@ def test_cut_out_on_a_checkerboard_then_crop_from_a_url(
     page.goto(base + "/")
     page.get_by_label("API key").fill(key)
     page.locator("#file").set_input_files(photo)
+    expect(page.get_by_label("Keep shadow")).to_be_hidden()  # cut-outs only
+    page.get_by_role("radio", name="Cut out product").check()
+    page.get_by_label("Keep shadow").check()
     go(page, "Cut out product")
     result = wait_done(page)
+    assert server_task(base, key, result)["meta"]["shadow"] == "kept"  # asked for, and done
     expect(result).to_have_class(re.compile(r"\bchecker\b"))
     expect(page.locator("#overlay")).to_be_hidden()  # corners are for documents only
 

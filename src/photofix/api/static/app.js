@@ -6,12 +6,14 @@ const $ = (id) => document.getElementById(id);
 const KEY_STORAGE = "photofix.apiKey";
 const DOCUMENT_TYPES = new Set([0, 2]);
 const ENHANCE_TYPES = new Set([1, 2]);
+const CUTOUT = 4;
 const SLUGS = ["scan", "enhanced", "scan-enhanced", "crop", "cutout"];
 
 const ui = {
   key: $("api-key"), forgetKey: $("forget-key"),
   form: $("job"), drop: $("drop"), file: $("file"), fileName: $("file-name"), url: $("image-url"),
   format: $("format"), enhance: $("enhance"), enhanceField: $("enhance-field"), go: $("go"),
+  keepShadow: $("keep-shadow"), shadowField: $("shadow-field"),
   status: $("status"), progress: $("progress"), statusText: $("status-text"),
   message: $("message"), messageTitle: $("message-title"), messageDetail: $("message-detail"),
   results: $("results"), original: $("original"), originalFrame: $("original-frame"),
@@ -138,6 +140,7 @@ function selectedType() {
 }
 function updateOptions() {
   ui.enhanceField.hidden = !ENHANCE_TYPES.has(selectedType());
+  ui.shadowField.hidden = selectedType() !== CUTOUT;
 }
 ui.form.addEventListener("change", updateOptions);
 updateOptions();
@@ -178,6 +181,7 @@ async function run(type, corners) {
   form.append("return_type", "2"); // base64 in the answer: no second request for the image
   if (ui.format.value) form.append("format", ui.format.value);
   if (ENHANCE_TYPES.has(type)) form.append("enhance", ui.enhance.value);
+  if (type === CUTOUT && ui.keepShadow.checked) form.append("keep_shadow", "1");
   if (corners) form.append("corners", corners);
 
   abortRun();
