@@ -259,6 +259,11 @@ class _FixedSaliency:
         return self.mask
 
 
+def _photo(height: int, width: int) -> np.ndarray:
+    """Some picture (not blank: a blank image has no subject whatever the model says)."""
+    return np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
 def _blob_mask() -> np.ndarray:
     """A solid product, its separate cap, a faint ghost and a bright speck."""
     mask = np.zeros((600, 800), np.float32)
@@ -280,7 +285,7 @@ def test_box_keeps_separate_parts_and_ignores_ghosts_and_specks():
 
 def test_find_subject_cleans_the_mask():
     mask = _blob_mask()
-    found = subject.find_subject(np.zeros((600, 800, 3), np.uint8), _FixedSaliency(mask))
+    found = subject.find_subject(_photo(600, 800), _FixedSaliency(mask))
     assert found is not None
     assert found.mask[300, 700] == 0.0  # the ghost is gone
     assert found.mask[550, 100] == 0.0  # the speck is gone
@@ -290,12 +295,12 @@ def test_find_subject_cleans_the_mask():
 
 def test_frame_filling_texture_is_not_a_subject():
     mask = np.ones((300, 400), np.float32)
-    assert subject.find_subject(np.zeros((300, 400, 3), np.uint8), _FixedSaliency(mask)) is None
+    assert subject.find_subject(_photo(300, 400), _FixedSaliency(mask)) is None
 
 
 def test_mask_must_match_the_image():
     with pytest.raises(ValueError, match="does not match"):
-        subject.find_subject(np.zeros((30, 40, 3), np.uint8), _FixedSaliency(np.ones((10, 10))))
+        subject.find_subject(_photo(30, 40), _FixedSaliency(np.ones((10, 10))))
 
 
 def test_crop_margin_is_even_in_the_open():

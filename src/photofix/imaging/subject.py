@@ -34,6 +34,10 @@ MIN_SUBJECT_FRACTION = 0.001
 KEEP_RADIUS = 6
 # Below this confidence the mask is noise: a uniform or random image normalised to [0, 1].
 MIN_CONFIDENCE = 0.3
+# Haze (mid-value mask away from the parts) this many times the parts' area means no subject.
+HAZE_TOLERANCE = 4.0
+# An image whose thumbnail varies less than this (levels of 255) is blank.
+BLANK_CONTRAST = 2.0
 # A "subject" touching all four borders and covering this much is a texture, not an object.
 FRAME_FILL = 0.9
 # A crop margin shrinks (evenly) to the available room if at least this fraction of it fits.
@@ -94,6 +98,8 @@ class _Analysis:
 def find_subject(rgb: np.ndarray, saliency: SaliencyModel) -> SubjectDetection | None:
     """The main subject, or None when nothing stands out (blank, noise, or a frame-filling
     texture): then the caller keeps the whole image."""
+    if _is_blank(rgb):  # the model, min-max normalised, would make a blob of nothing
+        return None
     mask = saliency.predict(rgb)
     if mask.shape != rgb.shape[:2]:
         raise ValueError(f"saliency mask {mask.shape} does not match image {rgb.shape[:2]}")
@@ -232,8 +238,16 @@ def _confidence(small: np.ndarray, kept: np.ndarray) -> float:
     near = cv2.dilate(kept, _disk(3)).astype(bool)
     haze = float((((small > 0.2) & (small < 0.8)) & ~near).sum()) / float(kept.sum())
     solid_score = np.clip((solidity - 0.6) / 0.3, 0.0, 1.0)
-    clean_score = np.clip(1.0 - haze, 0.0, 1.0)
+    clean_score = np.clip(1.0 - haze / HAZE_TOLERANCE, 0.0, 1.0)
     return float(np.sqrt(solid_score * clean_score))
+
+
+def _is_blank(rgb: np.ndarray) -> bool:
+    height, width = rgb.shape[:2]
+    scale = min(1.0, ANALYSIS_SIDE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    thumbnail = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return float(thumbnail.std()) < BLANK_CONTRAST
 
 
 def _fills_frame(kept: np.ndarray) -> bool:
