@@ -95,3 +95,23 @@ def test_none_mode_and_alpha_are_kept():
     assert out.shape == rgba.shape and np.array_equal(out[..., 3], rgba[..., 3])
     with pytest.raises(ValueError):
         enhance.enhance_document(rgba, "sepia")
+
+
+def test_a_grey_table_header_keeps_its_fill_while_a_shadow_goes():
+    """Flat printed fills look like shadows to a background estimate (smooth, neutral,
+    darker); they differ by their sharp edges all round. The soft shadow blob of
+    `under_shadow` sits inside the page too, and must still be lifted."""
+    page = text_page(width=1000, height=1300, seed=3).copy()
+    header = (slice(700, 745), slice(90, 910))
+    page[header] = (205, 205, 205)
+    cv2.putText(
+        page, "Item    Qty    Price", (110, 732), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (20, 20, 20), 2
+    )
+    out = cv2.cvtColor(enhance.enhance_document(under_shadow(page), "color"), cv2.COLOR_RGB2GRAY)
+    fill = out[705:712, 600:900]  # the header's grey, right of its text
+    assert 170 <= np.median(fill) <= 225 and fill.std() < 8  # still grey, and even
+    # Paper right above and below the fill stays white: no halo from the fill.
+    assert np.median(out[690:697, 600:900]) >= 240 and np.median(out[752:758, 600:900]) >= 240
+    shadowed = out[300:340, 150:250]  # under the soft shadow blob
+    paper = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)[300:340, 150:250] > 240
+    assert np.percentile(shadowed[paper], 10) >= 235

@@ -24,6 +24,11 @@ NOISE_HEADROOM = 2.5  # background lowered by this many noise sigmas before divi
 BLACK_LIMIT = 90.0  # the black point never goes above this (grey level of the flattened page)
 INK_GAMMA = 1.15  # >1 deepens mid-tone ink a little without crushing faint pencil
 SHARPEN_AMOUNT = 0.6
+# Flat fills: islands at least FILL_DEPTH grey levels below paper, up to FILL_REACH closing
+# kernels across, whose edges rise by at least FILL_SHARPNESS of their depth per pixel.
+FILL_DEPTH = 12.0
+FILL_REACH = 4
+FILL_SHARPNESS = 0.2
 SAUVOLA_K = 0.2
 SAUVOLA_R = 128.0
 
@@ -112,8 +117,38 @@ def _paper_mask(small: np.ndarray, closed: np.ndarray, k: int) -> np.ndarray:
     busy = cv2.morphologyEx(busy, cv2.MORPH_OPEN, wide)  # drop edge bands, keep blobs
     busy = cv2.morphologyEx(busy, cv2.MORPH_CLOSE, wide)  # smooth areas inside pictures
     busy = cv2.dilate(busy, disk)  # and the pictures' own borders
-    paper = busy == 0
+    paper = (busy == 0) & ~_flat_fills(gray, k)
     return _drop_islands(paper, min_fraction=0.01)
+
+
+def _flat_fills(gray: np.ndarray, k: int) -> np.ndarray:
+    """Printed flat fills (a table's grey header row, a shaded box) in the closed image: dark
+    islands narrower than a few ink-kernels, with sharp edges all round. A shadow is either
+    wider (the closing below restores it exactly), soft-edged, or runs off the image."""
+    reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (FILL_REACH * k + 1,) * 2)
+    source = gray.astype(np.float32)
+    depth = cv2.morphologyEx(source, cv2.MORPH_CLOSE, reach) - source
+    candidates = (depth > FILL_DEPTH).view(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+    if count <= 1:
+        return np.zeros(gray.shape, bool)
+    height, width = gray.shape
+    gradient = cv2.magnitude(
+        cv2.Sobel(source, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(source, cv2.CV_32F, 0, 1, ksize=3)
+    ) * np.float32(1.0 / 8.0)  # grey levels per pixel
+    fills = np.zeros(count, bool)
+    ring_kernel = np.ones((3, 3), np.uint8)
+    for label in range(1, count):
+        x, y, w, h, area = stats[label]
+        if x == 0 or y == 0 or x + w >= width or y + h >= height or area < 4 * k:
+            continue  # off the image (a shadow coming in) or a speck
+        y0, y1, x0, x1 = max(y - 2, 0), min(y + h + 2, height), max(x - 2, 0), min(x + w + 2, width)
+        region = (labels[y0:y1, x0:x1] == label).view(np.uint8)
+        ring = (cv2.dilate(region, ring_kernel) - cv2.erode(region, ring_kernel)).view(bool)
+        step = float(depth[y0:y1, x0:x1][region.view(bool)].mean())
+        sharpness = float(gradient[y0:y1, x0:x1][ring].mean()) / max(step, 1e-3)
+        fills[label] = sharpness >= FILL_SHARPNESS
+    return fills[labels]
 
 
 def _colour_areas(small: np.ndarray, closed: np.ndarray, gray: np.ndarray, k: int) -> np.ndarray:
