@@ -4,7 +4,8 @@
 
 Cases come from bench/prodgen.py, with exact ground-truth alpha. Per background kind (studio,
 cluttered) and method it prints alpha IoU (alpha > 0.5), alpha MAE, boundary F (2 px), bounding
-box IoU, the mean alpha left on the contact shadow (background: should be 0), how often the
+box IoU, the mean alpha left on the contact shadow (background: should be 0; with keep_shadow,
+studio cases: how close the kept alpha is to the true darkening), how often the
 whole product is inside the crop, and margin evenness (smallest over largest margin, where the
 frame leaves room for an even one); then seconds per 12 MP image for types 3 and 4 against
 the floor of bench/speed.py, and the peak RSS of a fresh process on a 16 MP image. Writes
@@ -184,6 +185,7 @@ def run_case(case: Case, models: ModelSet) -> tuple[dict[str, Any], np.ndarray]:
         name: score(cutouts[name], case) | crop_score(crops[name], case.alpha) for name in METHODS
     }
     record = {
+        "keep_shadow": kept_shadow(case, models) if case.background == "studio" else None,
         "name": case.name,
         "product": case.product,
         "background": case.background,
@@ -265,6 +267,21 @@ def score(cut: Cutout, case: Case) -> dict[str, float]:
         "boundary_f": round(boundary_f(cut.alpha, truth), 4),
         "bbox_iou": round(box_iou(box_of(cut.alpha), box_of(truth)), 4),
         "shadow": round(float(cut.alpha[shadow].mean()) if shadow.any() else 0.0, 4),
+    }
+
+
+def kept_shadow(case: Case, models: ModelSet) -> dict[str, Any]:
+    """Type 4 with keep_shadow: how far its alpha on the true shadow is from how much the
+    shadow darkened the backdrop (what black at that alpha reproduces), and whether it ran."""
+    result = run_pipeline(case.rgb, PipelineOptions(type=4, keep_shadow=True), models)
+    shadow = (case.shadow > SHADOW_LEVEL) & (case.alpha < 0.01)
+    alpha = ours(result, case.rgb.shape).alpha
+    if not shadow.any():
+        return {"kept": result.meta.get("shadow") == "kept", "error": 0.0, "dropped_error": 0.0}
+    return {
+        "kept": result.meta.get("shadow") == "kept",
+        "error": round(float(np.abs(alpha[shadow] - case.shadow[shadow]).mean()), 4),
+        "dropped_error": round(float(case.shadow[shadow].mean()), 4),  # alpha 0 there
     }
 
 
@@ -360,6 +377,14 @@ def print_quality(summary: dict[str, Any]) -> None:
             even = f"{s['evenness']:>5.2f} {s['evenness_n']:>4}"
             print(f"{background:<10} {method:<8} {s['n']:>3} {cells} {inside:>7} {even}")
     print("inside/even: ours = type 3 crop; baselines = own box + photofix's margin rule")
+    kept = [r["keep_shadow"] for r in summary["records"] if r.get("keep_shadow")]
+    if kept:
+        error = statistics.fmean(k["error"] for k in kept)
+        dropped = statistics.fmean(k["dropped_error"] for k in kept)
+        print(
+            f"keep_shadow, studio: kept on {sum(k['kept'] for k in kept)}/{len(kept)} cases; "
+            f"mean |alpha - true darkness| on the shadow {error:.3f} (dropping it: {dropped:.3f})"
+        )
 
     print(f"\n{'product':<18} {'n':>3}", " ".join(f"{m + ' IoU/bndF':>17}" for m in METHODS))
     for product, methods in summary["by_product"].items():
