@@ -22,7 +22,7 @@ def process_file(
     result = process_image(
         data,
         options.pipeline(),
-        open_catalog(settings).model_set(options.model or settings.default_model),
+        open_catalog(settings).model_set(options.model),
         limits,
         options.output_format,
     )

@@ -81,6 +81,9 @@ def test_one_session_per_model_and_the_rest_of_the_set_is_shared(tmp_path):
     assert chosen.product_segmenter is catalog.segmenter("green")  # opened once, kept
     assert chosen.product_segmenter.name == "green"
     assert chosen.saliency is base.saliency  # pages are still found by the built-in
+    by_default = ModelCatalog(base, tmp_path, default="green")  # the operator's choice
+    assert by_default.model_set(None).product_segmenter.name == "green"
+    assert by_default.model_set(BUILTIN_MODEL) is base
     with pytest.raises(BadRequest, match="unknown model"):
         catalog.segmenter("absent")
 

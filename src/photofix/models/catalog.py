@@ -74,12 +74,21 @@ def check_model_name(name: str, available: list[str]) -> str:
 
 class ModelCatalog:
     """Product segmentation models by name; `models` carries the built-in one and the rest of
-    the warm set (orientation, text) that every choice shares."""
+    the warm set (orientation, text) that every choice shares; `default` is the operator's
+    choice for requests that name none."""
 
-    def __init__(self, models: ModelSet, models_dir: Path | None, *, threads: int = 1) -> None:
+    def __init__(
+        self,
+        models: ModelSet,
+        models_dir: Path | None,
+        *,
+        threads: int = 1,
+        default: str = BUILTIN_MODEL,
+    ) -> None:
         self.models = models
         self.models_dir = models_dir
         self.threads = threads
+        self.default = default
         self._sessions: dict[str, SaliencyModel] = {BUILTIN_MODEL: models.saliency}
         self._lock = threading.Lock()
 
@@ -98,8 +107,9 @@ class ModelCatalog:
             return session
 
     def model_set(self, product_model: str | None) -> ModelSet:
-        """The warm set with `product_model` (None: the built-in) segmenting products."""
-        if product_model is None or product_model == BUILTIN_MODEL:
+        """The warm set with `product_model` (None: the default) segmenting products."""
+        product_model = product_model or self.default
+        if product_model == BUILTIN_MODEL:
             return self.models
         return dataclasses.replace(self.models, product=self.segmenter(product_model))
 
@@ -121,8 +131,8 @@ def open_segmenter(path: Path, threads: int = 1) -> SaliencyModel:
 
 
 @functools.cache
-def catalog_for(models_dir: Path | None, threads: int) -> ModelCatalog:
-    """One catalog per process and directory (the CLI and the worker processes)."""
+def catalog_for(models_dir: Path | None, threads: int, default: str) -> ModelCatalog:
+    """One catalog per process and configuration (the CLI and the worker processes)."""
     from photofix.models import load_models
 
-    return ModelCatalog(load_models(threads), models_dir, threads=threads)
+    return ModelCatalog(load_models(threads), models_dir, threads=threads, default=default)

@@ -28,7 +28,7 @@ from photofix.errors import (
     TaskNotFound,
 )
 from photofix.imaging import codec
-from photofix.models.catalog import BUILTIN_MODEL, ModelCatalog
+from photofix.models.catalog import ModelCatalog
 from photofix.process import process_image
 from photofix.storage.base import ResultStore
 from photofix.tasks.model import State, Task, TaskOptions
@@ -175,11 +175,10 @@ class WorkerContext:
 
     store: TaskStore
     results: ResultStore
-    models: ModelCatalog
+    catalog: ModelCatalog
     limits: SourceLimits
     retention_seconds: int
     task_timeout: float
-    default_model: str = BUILTIN_MODEL  # types 3 and 4 when the task names none
 
 
 def execute_task(ctx: WorkerContext, task_id: str) -> None:
@@ -222,7 +221,7 @@ def _process(ctx: WorkerContext, task: Task) -> None:
     result = process_image(
         data,
         options.pipeline(),
-        ctx.models.model_set(options.model or ctx.default_model),
+        ctx.catalog.model_set(options.model),
         ctx.limits.image,
         options.output_format,
         on_stage,

@@ -18,19 +18,18 @@ def build_context(settings: Settings) -> WorkerContext:
     return WorkerContext(
         store=open_task_store(settings),
         results=open_result_store(settings),
-        models=open_catalog(settings),
+        catalog=open_catalog(settings),
         limits=source_limits(settings),
         retention_seconds=settings.retention_seconds,
         task_timeout=settings.task_timeout,
-        default_model=settings.default_model,
     )
 
 
 def open_catalog(settings: Settings) -> ModelCatalog:
     """The warm models, with the operator's default product model opened up front so that a
     missing or broken file stops the worker at start, not the first request."""
-    catalog = catalog_for(settings.models_dir, settings.model_threads)
-    catalog.model_set(settings.default_model)
+    catalog = catalog_for(settings.models_dir, settings.model_threads, settings.default_model)
+    catalog.model_set(None)
     return catalog
 
 
