@@ -131,7 +131,7 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
     orientation = _orientation(im)
     im, converted = _to_srgb_8bit(im)
     im = _apply_orientation(im, orientation)
-    pixels = np.array(im)  # a writable copy the pipeline may modify in place
+    pixels = np.asarray(im)  # read-only: the pipeline never writes to its input
     return DecodedImage(pixels, fmt, orientation, converted)
 
 
@@ -293,7 +293,9 @@ def _to_srgb_8bit(im: Image.Image) -> tuple[Image.Image, bool]:
         return _convert_profile(im, _lab_profile(), "LAB"), True
     im = _to_8bit(im)
     im, converted = _apply_icc(im, icc)
-    im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+    target = "RGBA" if "A" in im.getbands() else "RGB"
+    if im.mode != target:  # Pillow's convert to the same mode is a full copy
+        im = im.convert(target)
     if im.mode == "RGBA" and im.getchannel("A").getextrema() == (255, 255):
         im = im.convert("RGB")  # an opaque alpha channel is not real alpha
     return im, converted
