@@ -8,7 +8,7 @@ Generated cases (bench/docgen.py) have exact truth: page quad, quarter turn, tex
 - page IoU of the type-0 quad (meta document.corners; the whole photo when not found) against
   the true quad, both clipped to the frame; beside the classic biggest-4-point-contour scanner;
 - orientation at each quarter turn: ours end to end (type 0 meta["rotation"]), ours on the
-  ground-truth flattened page (detect_rotation with the pipeline's models) and Tesseract OSD on
+  ground-truth flattened page (page_rotation with the pipeline's models) and Tesseract OSD on
   that same page; a missing answer counts as "no turn";
 - residual skew of the type-0 output, from its text lines (bench/measure.py, no photofix code),
   beside the same measure on the ground-truth flattening (the measure's own floor);
@@ -46,7 +46,7 @@ from ocr import Reader, char_error_rate, reading_order
 from peers import naive_quad, naive_scan, osd_rotation, require_tesseract
 from photofix.errors import ImageTooLarge
 from photofix.imaging.codec import ImageLimits, decode
-from photofix.imaging.orientation import detect_rotation
+from photofix.imaging.orientation import page_rotation
 from photofix.imaging.protocols import ModelSet
 from photofix.models import load_models
 from photofix.pipelines import PipelineOptions, run_pipeline
@@ -172,8 +172,7 @@ def evaluate_case(case: Case, models: ModelSet, reader: Reader | None) -> CaseRe
 
 def our_rotation(rgb: np.ndarray, models: ModelSet) -> int:
     """Our quarter-turn decision on an image as it is, with the pipeline's models."""
-    lines = models.text.detect(rgb) if models.text is not None else None
-    return detect_rotation(rgb, models.orientation, lines).clockwise
+    return page_rotation(rgb, models.orientation, models.text)[0].clockwise
 
 
 def error_rates(reader: Reader, case: Case, images: dict[str, np.ndarray]) -> dict[str, float]:

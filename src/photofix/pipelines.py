@@ -114,8 +114,7 @@ def _scan(
 
     with timings.step("orientation"):
         preview = geometry.flatten_preview(rgb, corners, size, PREVIEW_SIDE)
-        lines = models.text.detect(preview) if models.text is not None else None
-        rotation = orientation.detect_rotation(preview, models.orientation, lines)
+        rotation, lines = orientation.page_rotation(preview, models.orientation, models.text)
     meta["rotation"] = rotation.clockwise
     meta["orientation"] = {"confidence": round(rotation.confidence, 3), "source": rotation.source}
     if page_found is not None:
@@ -131,7 +130,7 @@ def _scan(
         if lines is not None:
             lines = orientation.turn_lines(lines, rotation.clockwise, preview.shape)
         preview = geometry.rotate_clockwise(preview, rotation.clockwise)
-        skew = orientation.estimate_skew(preview, lines)
+        skew = orientation.estimate_skew(preview, lines, models.text)
         if abs(skew) < MIN_DESKEW_DEGREES:
             skew = 0.0
     meta["deskew"] = round(float(skew), 2)

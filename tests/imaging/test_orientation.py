@@ -56,9 +56,49 @@ def test_unsure_classifier_alone_does_not_turn():
 @pytest.mark.parametrize("turned", [0, 90, 180, 270])
 def test_models_find_the_turn_of_a_text_page(models, turned):
     page = geometry.rotate_clockwise(text_page(seed=2), turned)
-    found = orientation.detect_rotation(page, models.orientation, models.text.detect(page))
+    found, _ = orientation.page_rotation(page, models.orientation, models.text)
     assert found.clockwise == (360 - turned) % 360
     assert found.confidence >= orientation.MIN_CONFIDENCE
+
+
+class FixedClassifier:
+    """A page classifier with a fixed verdict (counter-clockwise angle -> probability)."""
+
+    def __init__(self, probs: dict[int, float]) -> None:
+        self.probs = probs
+
+    def predict(self, rgb: np.ndarray) -> dict[int, float]:
+        return self.probs
+
+
+class CountingText:
+    """A text model that reports lines turned 90 degrees clockwise, and counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, rgb: np.ndarray, max_lines: int = 40) -> list[TextLine]:
+        self.calls += 1
+        return [line(100 + 30 * i, 10, 100 + 30 * i, 400, 18, 0.05) for i in range(8)]
+
+
+def test_a_sure_classifier_is_not_second_guessed_by_text():
+    text = CountingText()
+    page = np.full((400, 300, 3), 250, np.uint8)
+    sure = FixedClassifier({0: 0.93, 90: 0.03, 180: 0.02, 270: 0.02})
+    rotation, lines = orientation.page_rotation(page, sure, text)
+    assert (rotation.clockwise, rotation.source, lines, text.calls) == (0, "classifier", None, 0)
+
+
+def test_an_unsure_classifier_asks_the_text_lines():
+    text = CountingText()
+    page = np.full((400, 300, 3), 250, np.uint8)
+    # The classifier leans to "no turn" (0.6 < CLASSIFIER_SURE); eight vertical lines reading
+    # downwards (text turned 90 clockwise) outvote it: the page needs 270 clockwise.
+    unsure = FixedClassifier({0: 0.4, 90: 0.35, 180: 0.1, 270: 0.15})
+    rotation, lines = orientation.page_rotation(page, unsure, text)
+    assert text.calls == 1 and lines is not None and len(lines) == 8
+    assert (rotation.clockwise, rotation.source) == (270, "classifier+text")
 
 
 @pytest.mark.parametrize("angle", [-4.0, -1.2, 0.6, 2.5])
@@ -78,7 +118,7 @@ def test_blank_page_has_no_skew_or_turn(models):
     blank = np.full((800, 600, 3), 248, np.uint8)
     lines = models.text.detect(blank)
     assert orientation.estimate_skew(blank, lines) == 0.0
-    assert orientation.detect_rotation(blank, models.orientation, lines).clockwise == 0
+    assert orientation.page_rotation(blank, models.orientation, models.text)[0].clockwise == 0
 
 
 @pytest.mark.parametrize("turn", [90, 180, 270])
@@ -93,3 +133,28 @@ def test_lines_follow_the_page_when_it_is_turned(turn):
     ty, tx = np.argwhere(turned == 255)[0]
     assert np.allclose(moved.box[0], (tx, ty), atol=0.51)
     assert moved.upside_down == lines[0].upside_down
+
+
+class SpyText:
+    """A real text model whose calls are counted."""
+
+    def __init__(self, model) -> None:
+        self.model, self.calls = model, 0
+
+    def detect(self, rgb: np.ndarray, max_lines: int = 40) -> list[TextLine]:
+        self.calls += 1
+        return self.model.detect(rgb, max_lines)
+
+
+def test_level_rows_are_not_second_guessed_by_text_lines(models):
+    spy = SpyText(models.text)
+    estimate = orientation.estimate_skew(text_page(seed=5), text_model=spy)
+    assert abs(estimate) < orientation.LEVEL_DEGREES and spy.calls == 0
+
+
+def test_sloping_rows_are_checked_against_text_lines(models):
+    spy = SpyText(models.text)
+    skewed = geometry.rotate_small(text_page(seed=4), 2.5, fill=(250, 250, 247))
+    estimate = orientation.estimate_skew(skewed, text_model=spy)
+    assert spy.calls == 1
+    assert abs(estimate + 2.5) < 0.3, estimate
