@@ -157,7 +157,9 @@ def test_subject_is_found_and_cropped_with_even_margin(saliency, background, see
 
     assert found is not None
     assert found.confidence > 0.8
-    assert found.mask.shape == image.shape[:2]
+    full = found.mask_into(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), image.shape[1::-1])
+    assert full.shape == image.shape[:2]
+    assert ((full >= 0.5) == (alpha >= 0.5)).mean() > 0.98
     tx0, ty0, tx1, ty1 = true_box(alpha)
     x0, y0, x1, y1 = found.bbox
     # The box hugs the object: within a few pixels of the truth on every side.
@@ -255,8 +257,10 @@ class _FixedSaliency:
     def __init__(self, mask: np.ndarray) -> None:
         self.mask = mask
 
-    def predict(self, rgb: np.ndarray) -> np.ndarray:
-        return self.mask
+    def predict(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        if size is None or size == self.mask.shape[1::-1]:
+            return self.mask
+        return cv2.resize(self.mask.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
 
 
 def _photo(height: int, width: int) -> np.ndarray:
@@ -298,9 +302,18 @@ def test_frame_filling_texture_is_not_a_subject():
     assert subject.find_subject(_photo(300, 400), _FixedSaliency(mask)) is None
 
 
-def test_mask_must_match_the_image():
-    with pytest.raises(ValueError, match="does not match"):
-        subject.find_subject(_photo(30, 40), _FixedSaliency(np.ones((10, 10))))
+class _WrongSize:
+    """A model that ignores the size it is asked for."""
+
+    name = "wrong-size"
+
+    def predict(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        return np.ones((10, 10), np.float32)
+
+
+def test_mask_must_be_the_size_asked_for():
+    with pytest.raises(ValueError, match="is not the 40x30 asked for"):
+        subject.find_subject(_photo(30, 40), _WrongSize())
 
 
 def test_crop_margin_is_even_in_the_open():
@@ -347,3 +360,20 @@ def test_frame_box_without_padding_stays_inside_the_image():
     box = subject.frame_box(bbox, (300, 400), subject.Framing(margin=0.1), pad=False)
     assert box[0] >= 0 and box[1] >= 0 and box[2] <= 400 and box[3] <= 300
     assert box[0] <= 10 and box[3] >= 240  # the subject is whole
+
+
+def test_a_working_resolution_mask_lands_on_any_crop_of_the_photo():
+    """The mask is kept small; a crop's mask is resampled from it once, as if the full-size
+    mask had been made and then cut."""
+    small = np.zeros((300, 400), np.float32)
+    small[100:200, 150:300] = 1.0
+    small = cv2.GaussianBlur(small, (0, 0), 3)
+    found = subject.SubjectDetection((0, 0, 1200, 900), small, 1.0, scale=(3.0, 3.0))
+    full = cv2.resize(small, (1200, 900), interpolation=cv2.INTER_LINEAR)
+    shift = np.array([[1.0, 0.0, 410.0], [0.0, 1.0, 250.0]])
+    crop = found.mask_into(shift, (500, 400))
+    # (warpAffine places samples on a 1/32 px grid: a few thousandths of difference.)
+    assert np.abs(crop - full[250:650, 410:910]).max() < 0.01
+    # Past the photo's edge there is no subject.
+    outside = found.mask_into(np.array([[1.0, 0.0, -100.0], [0.0, 1.0, 0.0]]), (300, 300))
+    assert outside[:, :90].max() == 0.0

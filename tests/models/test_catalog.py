@@ -31,8 +31,9 @@ class Everything:
 
     name: str = BUILTIN_MODEL
 
-    def predict(self, rgb: np.ndarray) -> np.ndarray:
-        return np.ones(rgb.shape[:2], np.float32)
+    def predict(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        width, height = size or (rgb.shape[1], rgb.shape[0])
+        return np.ones((height, width), np.float32)
 
 
 def two_squares() -> np.ndarray:

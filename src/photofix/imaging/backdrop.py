@@ -65,9 +65,9 @@ class Backdrop:
 
 
 def fit_backdrop(rgb: np.ndarray, mask: np.ndarray) -> Backdrop | None:
-    """The backdrop behind the subject of soft `mask` (same size as `rgb`), or None when the
-    background is not a smooth studio backdrop."""
-    height, width = mask.shape
+    """The backdrop behind the subject of soft `mask` (`rgb`'s shape, or smaller: it is
+    stretched over the photo), or None when the background is not a smooth studio backdrop."""
+    height, width = rgb.shape[:2]
     scale = min(1.0, FIT_SIDE / max(height, width))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small = cv2.resize(rgb[..., :3], size, interpolation=cv2.INTER_AREA).astype(np.float32)

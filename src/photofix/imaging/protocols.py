@@ -16,8 +16,9 @@ class SaliencyModel(Protocol):
 
     name: str
 
-    def predict(self, rgb: np.ndarray) -> np.ndarray:
-        """Soft mask for `rgb`: float32 in [0, 1], shape (H, W) of the input image."""
+    def predict(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Soft mask for `rgb`: float32 in [0, 1], shape (H, W) of the input image, or of
+        `size` = (width, height) when given (the model's output is resampled once)."""
         ...
 
 

@@ -49,9 +49,9 @@ class SaliencySession:
         self._mean = np.asarray(mean, np.float32)
         self._std = np.asarray(std, np.float32)
 
-    def predict(self, rgb: np.ndarray) -> np.ndarray:
-        """Soft mask in [0, 1] at the input's resolution (float32, H x W)."""
-        height, width = rgb.shape[:2]
+    def predict(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Soft mask in [0, 1] (float32) at the input's resolution, or at `size` (w, h)."""
+        width, height = size or (rgb.shape[1], rgb.shape[0])
         small = cv2.resize(rgb[..., :3], self.input_size, interpolation=cv2.INTER_AREA)
         x = small.astype(np.float32)
         x /= max(float(x.max()), 1e-6)
