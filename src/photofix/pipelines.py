@@ -335,10 +335,9 @@ def _clamped(box: tuple[int, int, int, int], width: int, height: int) -> list[in
 
 def _shrink(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     """`image` area-averaged to at most `side` px long, and the scale it was shrunk by."""
-    factor = min(1.0, side / max(image.shape[:2]))
-    if factor >= 1.0:
+    if max(image.shape[:2]) <= side:
         return image, 1.0
-    size = (max(round(image.shape[1] * factor), 1), max(round(image.shape[0] * factor), 1))
+    size = geometry.fit_size(image.shape[1], image.shape[0], side)
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return small, size[0] / image.shape[1]
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from photofix.imaging.geometry import fit_size
+
 # The fit runs on the photo shrunk to this long side: smooth models need few pixels.
 FIT_SIDE = 256
 # Pixels this far (fraction of FIT_SIDE) outside the mask's faint (> FAR_LEVEL) extent are
@@ -68,8 +70,7 @@ def fit_backdrop(rgb: np.ndarray, mask: np.ndarray) -> Backdrop | None:
     """The backdrop behind the subject of soft `mask` (`rgb`'s shape, or smaller: it is
     stretched over the photo), or None when the background is not a smooth studio backdrop."""
     height, width = rgb.shape[:2]
-    scale = min(1.0, FIT_SIDE / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    size = fit_size(width, height, FIT_SIDE)
     small = cv2.resize(rgb[..., :3], size, interpolation=cv2.INTER_AREA).astype(np.float32)
     far = cv2.resize(mask.astype(np.float32, copy=False), size, interpolation=cv2.INTER_AREA)
     radius = max(2, round(CLEAR_MARGIN * max(size)))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photofix.imaging.geometry import order_corners
+from photofix.imaging.geometry import fit_size, order_corners
 from photofix.imaging.protocols import SaliencyModel
 
 WORK_SIDE = 640
@@ -75,10 +75,9 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
 def _work_image(image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     """The image shrunk to WORK_SIDE on its long side, and the (x, y) factors back to input."""
     height, width = image.shape[:2]
-    factor = WORK_SIDE / max(height, width)
-    if factor >= 1.0:
+    if max(height, width) <= WORK_SIDE:
         return image, (1.0, 1.0)
-    size = (max(round(width * factor), 1), max(round(height * factor), 1))
+    size = fit_size(width, height, WORK_SIDE)
     work = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return work, (width / size[0], height / size[1])
 

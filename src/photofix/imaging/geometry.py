@@ -99,6 +99,12 @@ def warp_quad(rgb: np.ndarray, corners: np.ndarray, size: tuple[int, int]) -> np
     return warp_page(rgb, plan)
 
 
+def fit_size(width: int, height: int, side: int) -> tuple[int, int]:
+    """(width, height) scaled down so the long side is at most `side` (never up), >= 1 px."""
+    factor = min(1.0, side / max(width, height))
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
 def frame_corners(width: int, height: int) -> np.ndarray:
     """The outer corners (TL, TR, BR, BL) of a width x height image: its pixels' outer edges."""
     return np.float32(

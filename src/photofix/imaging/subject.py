@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from photofix.imaging.geometry import fit_size
 from photofix.imaging.protocols import SaliencyModel
 
 Box = tuple[int, int, int, int]
@@ -124,8 +125,7 @@ def find_subject(rgb: np.ndarray, saliency: SaliencyModel) -> SubjectDetection |
     if _is_blank(rgb):  # the model, min-max normalised, would make a blob of nothing
         return None
     height, width = rgb.shape[:2]
-    factor = min(1.0, MASK_SIDE / max(height, width))
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    size = fit_size(width, height, MASK_SIDE)
     # The model sees the photo itself (its own resize); only its output stays small.
     mask = saliency.predict(rgb, size)
     if mask.shape != (size[1], size[0]):
@@ -215,8 +215,7 @@ def estimate_tilt(rgb: np.ndarray, mask: np.ndarray) -> float:
 
 def _analyse(mask: np.ndarray) -> _Analysis | None:
     height, width = mask.shape
-    scale = min(1.0, ANALYSIS_SIDE / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    size = fit_size(width, height, ANALYSIS_SIDE)
     small = cv2.resize(mask.astype(np.float32, copy=False), size, interpolation=cv2.INTER_AREA)
     kept = _kept_parts(small)
     if kept is None:
@@ -279,9 +278,9 @@ def _confidence(small: np.ndarray, kept: np.ndarray) -> float:
 
 def _is_blank(rgb: np.ndarray) -> bool:
     height, width = rgb.shape[:2]
-    scale = min(1.0, ANALYSIS_SIDE / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    thumbnail = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    thumbnail = cv2.resize(
+        rgb, fit_size(width, height, ANALYSIS_SIDE), interpolation=cv2.INTER_AREA
+    )
     return float(thumbnail.std()) < BLANK_CONTRAST
 
 
@@ -325,8 +324,7 @@ def _main_contour(mask: np.ndarray) -> np.ndarray | None:
     """Outer contour of the largest solid part, at a resolution fine enough for sub-degree
     angles."""
     height, width = mask.shape
-    scale = min(1.0, TILT_SIDE / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    size = fit_size(width, height, TILT_SIDE)
     small = cv2.resize(mask.astype(np.float32, copy=False), size, interpolation=cv2.INTER_AREA)
     core = (small >= CORE_LEVEL).astype(np.uint8)
     contours, _ = cv2.findContours(core, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
