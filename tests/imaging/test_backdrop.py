@@ -114,6 +114,49 @@ def test_white_on_white_stays_whole():
     assert refined[disc(200, CENTRE) > 0].mean() > 0.99
 
 
+def _half_missed(alpha: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """The model's mask of an object whose `gap` it half misses (faint, ~0.3, as u2netp does
+    over the pale body panels of a silver car on a grey sweep)."""
+    return low_res_mask(alpha) * (1.0 - 0.7 * low_res_mask(gap))
+
+
+@pytest.mark.parametrize("pale", [236.0, 214.0], ids=["lighter", "darker"])
+def test_a_gap_the_model_half_misses_is_filled_where_no_backdrop_shows(pale):
+    """A pale object on the sweep whose middle the model sees only faintly: that middle is not
+    the backdrop (its own shading), and it is enclosed by the object, so it is object."""
+    rng = np.random.default_rng(7)
+    behind = sweep(rng)
+    alpha = disc(220, CENTRE)
+    gap = disc(110, CENTRE)
+    yy = np.arange(SIZE[0], dtype=np.float32)[:, None].repeat(SIZE[1], axis=1)
+    shade = pale - 12 * (yy - CENTRE[1]) / 220
+    body = np.dstack([shade, shade, shade + 3]) + rng.normal(0, 1.5, (*SIZE, 1))
+    image = composite(body.clip(0, 255), behind, alpha)
+    coarse = _half_missed(alpha, gap)
+    found = fit_backdrop(image, coarse)
+    assert found is not None
+
+    middle = disc(100, CENTRE) > 0
+    refined = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    assert refined[middle].mean() > 0.99
+    assert refined[disc(240, CENTRE) == 0].max() == 0.0  # and nothing grows past the object
+    # The model alone leaves a hole there.
+    assert matting.refine_alpha(image, coarse)[middle].mean() < 128
+
+
+def test_a_faint_gap_that_shows_the_backdrop_stays_open():
+    """A ring (a mug's handle) whose hole the model sees faintly: the hole is the backdrop, so
+    filling gaps must not close it."""
+    rng = np.random.default_rng(8)
+    image, truth = ring_scene(rng, shadow=True)
+    coarse = _half_missed(disc(200, CENTRE), disc(170, CENTRE))
+    found = fit_backdrop(image, coarse)
+    assert found is not None
+    alpha = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    assert alpha[disc(160, CENTRE) > 0].mean() < 0.02
+    assert alpha[truth > 0.99].mean() > 0.95  # the ring itself is kept
+
+
 def test_a_known_backdrop_takes_its_exact_colour_out_of_soft_edges():
     rng = np.random.default_rng(5)
     behind = sweep(rng)
