@@ -5,6 +5,10 @@ sometimes a coloured stamp) is rendered with PIL, turned by a known quarter turn
 pinhole camera at a known pose onto a desk (dark wood, light desk, white desk, patterned cloth),
 then lit (gradient, vignette, colour cast, soft shadow), blurred, noised and JPEG-compressed.
 Everything is drawn from one seeded generator, so a case id always gives the same bytes.
+
+Cases from BASE_CASES on take turns at what breaks simple scanners, one EXTRAS entry each: an
+ID card (rounded corners; its truth is the rectangle they round off) and a page held with a
+finger over one corner (the truth is the page's corner under it).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 BACKGROUNDS = ("dark_wood", "light_desk", "white_desk", "cloth")
 TURNS = (0, 90, 180, 270)
+BASE_CASES = 60
+EXTRAS = ("id_card", "finger")
+CARD_ASPECT = 53.98 / 85.6  # ISO/IEC 7810 ID-1, height / width
 FONT_DIR = Path("/usr/share/fonts/truetype")
 # (regular, bold) pairs; whichever are installed are used (bench/setup.sh installs them).
 FONT_PAIRS = (
@@ -86,14 +93,19 @@ def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -
     rng = np.random.default_rng([seed, index])
     turned = TURNS[index % 4]
     background = BACKGROUNDS[(index // 4) % 4]
+    extra = EXTRAS[(index - BASE_CASES) % len(EXTRAS)] if index >= BASE_CASES else None
     kind = str(rng.choice(["letter", "landscape", "receipt"], p=[0.7, 0.15, 0.15]))
+    if extra == "id_card":
+        kind = "id_card"
     aspect = {"letter": rng.choice([1.414, 1.294]), "landscape": 0.707}.get(
-        kind, rng.uniform(2.2, 3.0)
+        kind, CARD_ASPECT if kind == "id_card" else rng.uniform(2.2, 3.0)
     )
     shown_aspect = aspect if turned in (0, 180) else 1.0 / aspect  # height / width in the photo
     frame = _frame_size(size, shown_aspect, rng)
-    cut = bool(rng.random() < 0.15)
-    fill = rng.uniform(0.2, min(0.95, 0.97 * _max_fill(shown_aspect, frame)))
+    cut = bool(rng.random() < 0.15) and extra is None
+    # A card is shot from close up, but seldom fills the frame.
+    high = 0.6 if kind == "id_card" else 0.95
+    fill = rng.uniform(0.2, min(high, 0.97 * _max_fill(shown_aspect, frame)))
     pose = _random_pose(rng, float(fill), frame)
     quad = _place(shown_aspect, frame, fill, pose, cut, rng)
 
@@ -104,7 +116,10 @@ def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -
     turned_page = np.ascontiguousarray(np.rot90(page, k=-(turned // 90)))
     scene = _background(background, frame, rng)
     _add_distractors(scene, rng)
-    scene = _paste(scene, turned_page, quad, rng)
+    shape = _rounded(turned_page.shape[:2], 0.045) if kind == "id_card" else None
+    scene = _paste(scene, turned_page, quad, rng, shape)
+    if extra == "finger":
+        scene = _finger(scene, quad, rng)
     scene, conditions = _photograph(scene, quad, rng)
     quality = int(rng.integers(60, 93))
     conditions.update(
@@ -113,6 +128,7 @@ def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -
         frame=f"{frame[0]}x{frame[1]}",
         fill=round(_visible_fill(quad, frame), 3),
         cut=cut,
+        finger=extra == "finger",
         angle=round(pose["angle"], 1),
         tilt=round(max(abs(pose["pitch"]), abs(pose["yaw"])), 1),
         jpeg=quality,
@@ -153,6 +169,8 @@ def render_page(
     tint = rng.integers(0, 12, 3) if rng.random() < 0.3 else np.zeros(3, int)
     paper = tuple(int(v) for v in 252 - tint)
     image = Image.new("RGB", (width, height), paper)
+    if kind == "id_card":
+        return _card(width, height, rng)
     writer = _Writer(ImageDraw.Draw(image), width, height, rng, kind == "receipt")
     if kind == "receipt":
         writer.receipt()
@@ -161,6 +179,56 @@ def render_page(
     if rng.random() < 0.5:
         _stamp(image, writer, rng)
     return np.asarray(image), writer.lines
+
+
+def _card(width: int, height: int, rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+    """An ID card: a pale tinted ground, a coloured band with the issuer, a photo, fields."""
+    ground = tuple(int(v) for v in rng.uniform(215, 245, 3))
+    image = Image.new("RGB", (width, height), ground)
+    draw = ImageDraw.Draw(image)
+    band = round(height * 0.2)
+    accent = _accent(rng)
+    draw.rectangle([0, 0, width, band], fill=accent)
+    regular, bold = _font_pair(rng, mono=False)
+    title = str(rng.choice(("IDENTITY CARD", "RESIDENCE PERMIT", "DRIVING LICENCE")))
+    draw.text(
+        (width * 0.05, band * 0.25), title, font=_font(bold, round(band * 0.5)), fill=(250,) * 3
+    )
+    x0, y0 = round(width * 0.05), round(band + height * 0.08)
+    x1, y1 = round(width * 0.3), round(height * 0.9)
+    draw.rectangle([x0, y0, x1, y1], fill=tuple(int(v) for v in rng.uniform(120, 170, 3)))
+    head = (x1 - x0) * 0.3
+    cx, cy = (x0 + x1) / 2, y0 + (y1 - y0) * 0.4
+    draw.ellipse([cx - head, cy - head * 1.2, cx + head, cy + head * 1.2], fill=(190, 150, 125))
+    size = max(8, round(height * 0.075))
+    lines = [
+        f"SURNAME {str(rng.choice(WORDS)).upper()}",
+        f"GIVEN NAMES {str(rng.choice(WORDS)).capitalize()}",
+        f"BORN {_date(rng)}",
+        f"NO {rng.integers(10**7, 10**8)}",
+        f"EXPIRES {_date(rng)}",
+    ]
+    y = y0
+    for line in lines:
+        draw.text((width * 0.36, y), line, font=_font(regular, size), fill=INK)
+        y += size * 1.6
+    return np.asarray(image), [title, *lines]
+
+
+def _rounded(shape: tuple[int, int], radius: float) -> np.ndarray:
+    """A float mask of a `shape` (rows, columns) rectangle whose corners are rounded by
+    `radius` x its longer side (anti-aliased by supersampling)."""
+    height, width = shape
+    scale = 4
+    r = round(radius * max(shape) * scale)
+    big = np.zeros((height * scale, width * scale), np.uint8)
+    cv2.rectangle(big, (r, 0), (width * scale - 1 - r, height * scale - 1), 255, -1)
+    cv2.rectangle(big, (0, r), (width * scale - 1, height * scale - 1 - r), 255, -1)
+    for cx in (r, width * scale - 1 - r):
+        for cy in (r, height * scale - 1 - r):
+            cv2.circle(big, (cx, cy), r, 255, -1)
+    small = cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA)
+    return small.astype(np.float32) / 255.0
 
 
 @cache
@@ -518,23 +586,61 @@ def _add_distractors(scene: np.ndarray, rng: np.random.Generator) -> None:
 
 
 def _paste(
-    scene: np.ndarray, page: np.ndarray, quad: np.ndarray, rng: np.random.Generator
+    scene: np.ndarray,
+    page: np.ndarray,
+    quad: np.ndarray,
+    rng: np.random.Generator,
+    shape: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The page warped onto the scene at `quad`, over a soft contact shadow."""
+    """The page warped onto the scene at `quad`, over a soft contact shadow; `shape` is its
+    coverage (rounded corners), a full rectangle by default."""
     height, width = scene.shape[:2]
     ph, pw = page.shape[:2]
     source = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
     matrix = cv2.getPerspectiveTransform(source, quad.astype(np.float32))
     warped = cv2.warpPerspective(page, matrix, (width, height), flags=cv2.INTER_LINEAR)
-    alpha = cv2.warpPerspective(
-        np.ones((ph, pw), np.float32), matrix, (width, height), flags=cv2.INTER_LINEAR
-    )[..., None]
+    cover = np.ones((ph, pw), np.float32) if shape is None else shape
+    alpha = cv2.warpPerspective(cover, matrix, (width, height), flags=cv2.INTER_LINEAR)[..., None]
     offset = rng.uniform(-1, 1, 2) * max(width, height) * 0.004
     shift = np.float32([[1, 0, offset[0]], [0, 1, offset[1]]])
     shadow = cv2.warpAffine(alpha[..., 0], shift, (width, height))
     shadow = cv2.GaussianBlur(shadow, (0, 0), max(width, height) * 0.004)[..., None]
     scene = scene * (1 - rng.uniform(0.15, 0.4) * shadow)
     return warped.astype(np.float32) * alpha + scene * (1 - alpha)
+
+
+def _finger(scene: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A finger holding the page down: a shaded skin-coloured capsule from the nearest frame
+    edge over one corner of the page, casting a soft shadow."""
+    height, width = scene.shape[:2]
+    corner = quad[int(rng.integers(4))]
+    gaps = np.array([corner[0], width - corner[0], corner[1], height - corner[1]])
+    side = int(np.argmin(gaps))
+    start = corner.copy()
+    start[side // 2] = (0.0, width, 0.0, height)[side] + (-1, 1, -1, 1)[side] * 0.05 * width
+    tip = corner + (corner - start) / max(np.linalg.norm(corner - start), 1e-6) * (
+        rng.uniform(0.02, 0.05) * max(width, height)
+    )
+    thick = round(rng.uniform(0.045, 0.07) * max(width, height))
+    cover = np.zeros((height, width), np.float32)
+    cv2.line(
+        cover,
+        tuple(np.round(start).astype(int)),
+        tuple(np.round(tip).astype(int)),
+        1.0,
+        thick,
+        cv2.LINE_AA,
+    )
+    cover = cv2.GaussianBlur(cover, (0, 0), 1.5)[..., None]
+    shadow = cv2.GaussianBlur(
+        np.roll(cover[..., 0], (thick // 4, thick // 4), (0, 1)), (0, 0), thick / 3
+    )[..., None]
+    skin = np.float32([rng.uniform(170, 235), rng.uniform(120, 175), rng.uniform(95, 145)])
+    # Lit along its length, darker at its sides: distance from the axis as shading.
+    across = cv2.GaussianBlur(cover[..., 0], (0, 0), thick / 4)[..., None]
+    finger = skin * (0.7 + 0.3 * np.clip(across * 1.6, 0, 1))
+    scene = scene * (1 - 0.35 * shadow * (1 - cover))
+    return finger * cover + scene * (1 - cover)
 
 
 def _photograph(

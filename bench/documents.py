@@ -1,7 +1,7 @@
 """Document quality benchmark for processing types 0-2 (issue 3).
 
     bash bench/setup.sh        # once, as root: tesseract-ocr(-osd), fonts, rapidfuzz
-    .venv/bin/python bench/documents.py [--cases 60] [--seed 0] [--ocr-every 5]
+    .venv/bin/python bench/documents.py [--cases 80] [--seed 0] [--ocr-every 5]
         [--samples ../shared/samples] [--out bench/out/documents] [--no-speed]
 
 Generated cases (bench/docgen.py) have exact truth: page quad, quarter turn, text. Measured:
@@ -116,7 +116,7 @@ def main() -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=60)
+    parser.add_argument("--cases", type=int, default=80)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ocr-every", type=int, default=5, help="OCR every N-th case")
     parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared" / "samples")
@@ -497,7 +497,7 @@ def _failure_block(results: list[CaseResult]) -> list[str]:
 
 def _conditions(r: CaseResult) -> str:
     c = r.conditions
-    flags = " ".join(name for name in ("cut", "shadow") if c[name])
+    flags = " ".join(name for name in ("cut", "finger", "shadow") if c.get(name))
     return (
         f"{c['kind']} on {c['background']}, turned {r.turned}, fill {c['fill']:.2f},"
         f" angle {c['angle']:+.0f}, tilt {c['tilt']:.0f}{', ' + flags if flags else ''}"
