@@ -14,7 +14,7 @@ import pytest
 from photofix.imaging import document, geometry
 from photofix.imaging.document import find_document
 from photofix.pipelines import PipelineOptions, run_pipeline
-from tests.synth import DEFAULT_QUAD, document_scene, text_page
+from tests.synth import DEFAULT_QUAD, desk, document_scene, text_page
 
 TOLERANCE = 0.015  # x image diagonal, per corner
 
@@ -132,3 +132,63 @@ def test_small_dark_rectangle_on_paper_scores_below_a_light_card_on_a_desk():
     card_score = document.score_quad(box, document.EdgeField(card), None, card.shape[:2])
     assert card_score > 0.5
     assert logo_score < 0.5 * card_score
+
+
+def _paste(scene: np.ndarray, page: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    ph, pw = page.shape[:2]
+    source = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+    matrix = cv2.getPerspectiveTransform(source, quad)
+    height, width = scene.shape[:2]
+    warped = cv2.warpPerspective(page, matrix, (width, height), flags=cv2.INTER_AREA)
+    cover = cv2.warpPerspective(np.ones((ph, pw), np.float32), matrix, (width, height))
+    return (warped * cover[..., None] + scene * (1 - cover[..., None])).astype(np.uint8)
+
+
+def test_an_id_card_band_as_dark_as_the_desk_is_part_of_the_card(models):
+    """A card whose blue band differs from the dark wooden desk in colour, hardly in
+    lightness: the edge between the band and the pale rest of the card is the strongest line,
+    but the card ends at the band's outer edge."""
+    size = (1200, 900)
+    card = np.full((540, 856, 3), (236, 234, 222), np.uint8)
+    card[430:] = (30, 70, 170)  # the band: about the desk's lightness
+    card[100:380, 40:260] = (140, 140, 150)  # the photo
+    quad = np.float32([[300, 260], [940, 190], [990, 620], [330, 700]])
+    scene = desk(*size, seed=5)
+    cv2.circle(scene, (420, 235), 70, (40, 25, 30), -1, cv2.LINE_AA)  # a coaster under it
+    scene = _paste(scene, card, quad)
+    found = find_document(scene, models.saliency)
+    assert found is not None
+    assert corner_error(found.corners, quad, size) < 0.005
+
+
+def gingham(size: tuple[int, int], angle: float, period: float, phase: float) -> np.ndarray:
+    """A red-and-white checked tablecloth, its stripes at `angle` degrees: straight edges
+    everywhere, some parallel to the page's."""
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    a = np.radians(angle)
+    u = xx * np.cos(a) + yy * np.sin(a) + phase
+    v = -xx * np.sin(a) + yy * np.cos(a) + phase
+    checks = (np.sin(u * 2 * np.pi / period) > 0).astype(np.float32)
+    checks += np.sin(v * 2 * np.pi / period) > 0
+    weight = cv2.GaussianBlur(checks / 2, (0, 0), 1.0)[..., None]
+    cloth = np.float32([238, 232, 222]) * (1 - weight) + np.float32([180, 40, 50]) * weight
+    return cloth.astype(np.uint8)
+
+
+def test_a_finger_over_a_corner_does_not_bend_the_page_outline(models):
+    """A page held down with a finger over its top-left corner, on a checked cloth whose
+    stripes run parallel to the page's top side: with a fifth of that side hidden, a stripe
+    edge next to it is as well supported as the page's own, yet the page must keep its
+    outline."""
+    size = (1200, 900)
+    quad = np.float32([[380, 250], [910, 225], [930, 760], [410, 790]])
+    scene = _paste(gingham(size, -2.7, 30.0, 15.0), text_page(seed=2), quad)
+    tip = quad[0] + (quad[1] - quad[0]) * 0.2
+    finger = np.zeros(scene.shape[:2], np.float32)
+    cv2.line(finger, (-40, int(tip[1]) + 5), (int(tip[0]), int(tip[1])), 1.0, 70, cv2.LINE_AA)
+    finger = cv2.GaussianBlur(finger, (0, 0), 1.5)[..., None]
+    scene = (np.float32([214, 160, 128]) * finger + scene * (1 - finger)).astype(np.uint8)
+    found = find_document(scene, models.saliency)
+    assert found is not None
+    assert corner_error(found.corners, quad, size) < 0.005

@@ -31,10 +31,12 @@ MIN_CONFIDENCE = 0.15  # below this nothing is reported at all
 BAND_CONTRAST_REF = 8.0  # Lab distance between paper and its surroundings that counts as clear
 WEAK_SIDE = 0.45  # a side supported less than this may be the frame's, not the page's
 SNAP_BAND = 0.035  # x work diagonal: how far a side may move when snapped to an edge
+NARROW_SNAP = 0.3  # x SNAP_BAND: the second, 1 px pass that lands a side on its edge
 MASK_FIT_FLOOR = 0.8  # quad-vs-mask IoU below which the mask says nothing for the quad
 MASK_ALONE = 0.75  # the most confidence a quad outlining the mask exactly gets from it alone
 SMALL_QUAD_FRACTION = 0.15  # quads smaller than this may be content printed on a page
 DARK_CONTENT_PENALTY = 0.35  # edge evidence kept for a small quad darker than its surroundings
+CHROMA_STRETCH = 3.0  # Lab a/b (128 +- ~40 for strong colours) stretched for line detection
 
 
 @dataclass(frozen=True)
@@ -135,14 +137,25 @@ def _best_quad(
         if any(np.abs(quad - other).max() < 2.0 for other in seen):
             continue
         seen.append(quad)
-        snapped = snap_quad(quad, field)
-        for candidate, how in _with_frame_variants(snapped, field):
+        snapped = _snapped(quad, field)
+        for candidate, how in (v for one in snapped for v in _with_frame_variants(one, field)):
             score = score_quad(candidate, field, mask, shape)
             if best is None or score > best[1]:
                 best = (candidate, score, f"{source}+{how}")
     if best is None or best[1] < MIN_CONFIDENCE:
         return None
     return best
+
+
+def _snapped(quad: np.ndarray, field: EdgeField) -> list[np.ndarray]:
+    """The proposal snapped onto the best edge near each side; and, when that moved it
+    further than the narrow pass reaches, also onto the nearest edge: on a busy desk, or past
+    a finger over a corner, the best edge within reach may not be the page's."""
+    wide = snap_quad(quad, field)
+    if np.abs(wide - quad).max() <= NARROW_SNAP * SNAP_BAND * math.hypot(*field.shape):
+        return [wide]
+    near = snap_quad(quad, field, wide=False)
+    return [wide] if np.abs(wide - near).max() < 1.0 else [wide, near]
 
 
 def _proposals(
@@ -318,7 +331,7 @@ def line_quads(work: np.ndarray, keep: int = 6) -> list[np.ndarray]:
     """Quads whose four sides lie on long straight segments (LSD), best covered first. This
     finds pages whose outline never closes into one region (light desks, clutter)."""
     height, width = work.shape[:2]
-    lines = _long_lines(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), 0.06 * min(height, width))
+    lines = _long_lines(_line_channels(work), 0.06 * min(height, width))
     found: list[tuple[float, np.ndarray]] = []
     for first, second in _opposite_pairs(lines, 0.12 * min(height, width)):
         if _angle_between(first[0].theta, second[0].theta) < math.radians(30):
@@ -330,11 +343,31 @@ def line_quads(work: np.ndarray, keep: int = 6) -> list[np.ndarray]:
     return [quad for _, quad in found[:keep]]
 
 
-def _long_lines(gray: np.ndarray, min_length: float, limit: int = 14) -> list[_Line]:
-    detected = cv2.createLineSegmentDetector().detect(gray)[0]
-    if detected is None:
+def _line_channels(work: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """Images to find straight edges in, each with its scale down from `work`: lightness,
+    and the two colour-opponent channels, stretched to a similar range, at half size (a page's
+    outline is long, and the snapping places it later): a blue band of an ID card on a dark
+    wooden desk differs from the desk in colour, hardly in lightness."""
+    height, width = work.shape[:2]
+    half = cv2.resize(work, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(half, cv2.COLOR_RGB2Lab)
+    stretch = {"alpha": CHROMA_STRETCH, "beta": 128 * (1 - CHROMA_STRETCH)}
+    chroma = [(cv2.convertScaleAbs(lab[..., c], **stretch), 2) for c in (1, 2)]
+    return [(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), 1), *chroma]
+
+
+def _long_lines(
+    channels: list[tuple[np.ndarray, int]], min_length: float, limit: int = 14
+) -> list[_Line]:
+    detector = cv2.createLineSegmentDetector()
+    found = []
+    for channel, scale in channels:
+        segments = detector.detect(channel)[0]
+        if segments is not None:  # pixel centres back to the working image's
+            found.append((segments.reshape(-1, 4).astype(np.float64) + 0.5) * scale - 0.5)
+    if not found:
         return []
-    segments = detected.reshape(-1, 4).astype(np.float64)
+    segments = np.concatenate(found)
     lengths = np.hypot(segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1])
     lines: list[_Line] = []
     for index in np.argsort(-lengths):
@@ -511,13 +544,14 @@ def _frame_line(normal: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray,
 # --- snapping and scoring ---------------------------------------------------------------------
 
 
-def snap_quad(quad: np.ndarray, field: EdgeField) -> np.ndarray:
+def snap_quad(quad: np.ndarray, field: EdgeField, *, wide: bool = True) -> np.ndarray:
     """Move each side (not those on the frame) onto the best-supported straight edge nearby;
     a wide pass and then a narrow one, since moving one side shifts its neighbours' ends. The
     wide pass searches end offsets on a 2 px grid (a quarter of the line pairs); the narrow
-    one, at 1 px, lands the side on the edge."""
+    one, at 1 px, lands the side on the edge. Without `wide`, only the narrow pass."""
     diagonal = math.hypot(*field.shape)
-    for band, step in ((SNAP_BAND * diagonal, 2), (0.3 * SNAP_BAND * diagonal, 1)):
+    passes = ((SNAP_BAND * diagonal, 2), (NARROW_SNAP * SNAP_BAND * diagonal, 1))
+    for band, step in passes if wide else passes[1:]:
         lines = []
         centre = quad.mean(axis=0)
         for k in range(4):
