@@ -189,6 +189,24 @@ def test_a_faint_gap_that_shows_the_backdrop_stays_open():
     assert alpha[truth > 0.99].mean() > 0.95  # the ring itself is kept
 
 
+def test_a_pale_band_matching_the_backdrop_is_not_a_hole():
+    """A white mug on a white sweep, lit from the left: somewhere across it its shading
+    passes through the sweep's own colour. That band matches the backdrop, but nothing
+    outlines it (it fades into the rest of the mug), so it is not a hole."""
+    rng = np.random.default_rng(10)
+    behind = sweep(rng)
+    alpha = disc(220, CENTRE)
+    xx = np.arange(SIZE[1], dtype=np.float32)[None, :].repeat(SIZE[0], axis=0)
+    gain = np.clip(1.05 - 0.12 * (xx - (CENTRE[0] - 220)) / 440, 0.9, 1.1)
+    mug = behind * gain[..., None] + rng.normal(0, 1.0, (*SIZE, 1))
+    image = composite(mug.clip(0, 255), behind, alpha)
+    coarse = low_res_mask(alpha)
+    found = fit_backdrop(image, coarse)
+    assert found is not None
+    refined = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    assert refined[disc(200, CENTRE) > 0].min() > 0.99
+
+
 def test_a_known_backdrop_takes_its_exact_colour_out_of_soft_edges():
     rng = np.random.default_rng(5)
     behind = sweep(rng)
