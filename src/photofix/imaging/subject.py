@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photofix.imaging.geometry import fit_size
+from photofix.imaging.geometry import fit_size, shrink
 from photofix.imaging.protocols import SaliencyModel
 
 Box = tuple[int, int, int, int]
@@ -278,9 +278,7 @@ def _confidence(small: np.ndarray, kept: np.ndarray) -> float:
 
 def _is_blank(rgb: np.ndarray) -> bool:
     height, width = rgb.shape[:2]
-    thumbnail = cv2.resize(
-        rgb, fit_size(width, height, ANALYSIS_SIDE), interpolation=cv2.INTER_AREA
-    )
+    thumbnail = shrink(rgb, fit_size(width, height, ANALYSIS_SIDE))
     return float(thumbnail.std()) < BLANK_CONTRAST
 
 
