@@ -8,8 +8,10 @@ band where the matte is actually soft, so 12 MP costs about as much as 1 MP.
 blur-fusion (Forte & Pitie, "Approximate fast foreground colour estimation", 2021), computed
 the same way: statistics at working resolution, the per-pixel update at full resolution.
 On a studio backdrop (imaging/backdrop.py) the background colour is known at every pixel:
-regions of the mask showing exactly it are reopened as holes, edge colours are solved for
-exactly, and `cast_shadow` measures the shadow for `keep_shadow`.
+regions of the mask showing exactly it are reopened as holes (with the shadow cast into them),
+gaps the mask leaves inside the object where no backdrop shows are filled, thin strands left
+standing between holes keep an alpha of their own, edge colours are solved for exactly, and
+`cast_shadow` measures the shadow for `keep_shadow`.
 """
 
 from __future__ import annotations
