@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photofix.imaging.geometry import fit_size, order_corners, shrink
+from photofix.imaging.geometry import fit_size, order_corners
 from photofix.imaging.protocols import SaliencyModel
 
 WORK_SIDE = 640
@@ -80,7 +80,7 @@ def _work_image(image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     if max(height, width) <= WORK_SIDE:
         return image, (1.0, 1.0)
     size = fit_size(width, height, WORK_SIDE)
-    work = shrink(image, size)
+    work = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return work, (width / size[0], height / size[1])
 
 

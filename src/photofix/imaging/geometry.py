@@ -136,7 +136,11 @@ def flatten_preview(
     if factor >= 1.0:
         return warp_quad(rgb, corners, size)
     height, width = rgb.shape[:2]
-    small = shrink(rgb, (max(round(width * factor), 1), max(round(height * factor), 1)))
+    small = cv2.resize(
+        rgb,
+        (max(round(width * factor), 1), max(round(height * factor), 1)),
+        interpolation=cv2.INTER_AREA,
+    )
     scale = np.array([small.shape[1] / width, small.shape[0] / height])
     small_corners = (np.asarray(corners, np.float64) + 0.5) * scale - 0.5
     small_size = (max(round(size[0] * factor), 1), max(round(size[1] * factor), 1))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photofix.imaging.geometry import fit_size, shrink
+from photofix.imaging.geometry import fit_size
 from photofix.imaging.protocols import OrientationModel, TextLine, TextLineModel
 
 ANGLES = (0, 90, 180, 270)
@@ -296,4 +296,4 @@ def _shrink(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     factor = side / max(height, width)
     if factor >= 1.0:
         return image, 1.0
-    return shrink(image, fit_size(width, height, side)), factor
+    return cv2.resize(image, fit_size(width, height, side), interpolation=cv2.INTER_AREA), factor
