@@ -11,6 +11,7 @@ positions, robust line fit) and intersected into corners.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -295,17 +296,23 @@ class _Line:
     rho: float  # signed distance from the origin along the normal
     spans: list[tuple[float, float]]
 
-    @property
+    # Cached: quads are built from hundreds of pairs of the same few lines. `spans` only
+    # grows while `_long_lines` merges segments, before anything reads `seen` or `covered`.
+    @functools.cached_property
     def direction(self) -> np.ndarray:
         return np.array([math.cos(self.theta), math.sin(self.theta)])
 
-    @property
+    @functools.cached_property
     def normal(self) -> np.ndarray:
         return np.array([-math.sin(self.theta), math.cos(self.theta)])
 
+    @functools.cached_property
+    def _seen_spans(self) -> list[tuple[float, float]]:
+        return _union(self.spans)
+
     @property
     def seen(self) -> float:
-        return sum(b - a for a, b in _union(self.spans))
+        return sum(b - a for a, b in self._seen_spans)
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         base = self.rho * self.normal
@@ -313,8 +320,9 @@ class _Line:
 
     def covered(self, p: np.ndarray, q: np.ndarray) -> float:
         """Length of the stretch between p and q (projected on the line) seen as segments."""
-        a, b = sorted((float(np.dot(p, self.direction)), float(np.dot(q, self.direction))))
-        return sum(max(0.0, min(b, hi) - max(a, lo)) for lo, hi in _union(self.spans))
+        dx, dy = math.cos(self.theta), math.sin(self.theta)
+        a, b = sorted((float(p[0]) * dx + float(p[1]) * dy, float(q[0]) * dx + float(q[1]) * dy))
+        return sum(max(0.0, min(b, hi) - max(a, lo)) for lo, hi in self._seen_spans)
 
 
 def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -459,17 +467,22 @@ def _intersect(
 
 
 def _polygon_area(poly: np.ndarray) -> float:
-    x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    """Shoelace area (plain floats: called thousands of times on 4 points)."""
+    points = poly.tolist()
+    twice = 0.0
+    for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True):
+        twice += x0 * y1 - y0 * x1
+    return 0.5 * abs(twice)
 
 
 def _is_convex(quad: np.ndarray) -> bool:
-    edges = np.roll(quad, -1, axis=0) - quad
-    cross = (
-        edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1]
-        - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
-    )
-    return bool(np.all(cross > 0) or np.all(cross < 0))
+    points = quad.tolist()
+    count = len(points)
+    cross = []
+    for k in range(count):
+        (x0, y0), (x1, y1), (x2, y2) = points[k], points[(k + 1) % count], points[(k + 2) % count]
+        cross.append((x1 - x0) * (y2 - y1) - (y1 - y0) * (x2 - x1))
+    return all(c > 0 for c in cross) or all(c < 0 for c in cross)
 
 
 def _outward_normal(p: np.ndarray, q: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -583,20 +596,13 @@ def _snap_side(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Line (two points) with the highest mean edge support among lines whose ends lie within
     `band` px of the side's ends, searched on a `step`-px grid of end offsets."""
-    ts = np.linspace(0.06, 0.94, 48)
     reach = max(round(band), 2)
-    offsets = np.arange(-reach, reach + 1, dtype=np.float64)
+    ts, offsets, d0, d1, index = _snap_lines(reach, step)
     base = p[None, :] + ts[:, None] * (q - p)[None, :]
     grid = base[:, None, :] + offsets[None, :, None] * normal[None, None, :]
     support = np.minimum(field.across(grid, normal) / EDGE_REF, 1.0)  # (len(ts), len(offsets))
     inside = _inside(grid, field.shape)
     support[~inside] = 0.0  # off the photo there is no evidence
-    ends = offsets[offsets % step == 0]  # the lines' end offsets; between them, every pixel
-    d0, d1 = np.meshgrid(ends, ends, indexing="ij")
-    d0, d1 = d0.ravel(), d1.ravel()
-    frac = (ts - ts[0]) / (ts[-1] - ts[0])
-    along = d0[:, None] + (d1 - d0)[:, None] * frac[None, :]
-    index = np.clip(np.round(along).astype(int) + reach, 0, len(offsets) - 1)
     rows = np.arange(len(ts))[None, :]
     # Mean over the part of each line inside the photo (at least a fifth of it): a page that
     # runs off the frame is judged by the edge we can see.
@@ -608,6 +614,26 @@ def _snap_side(
     start = base[0] + d0[best] * normal
     end = base[-1] + d1[best] * normal
     return start, end, float(scores[best])
+
+
+@functools.cache
+def _snap_lines(
+    reach: int, step: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate lines of `_snap_side`, which depend only on the search reach and grid
+    step: sample positions along the side, offsets across it, every pair of end offsets
+    (d0, d1) on the `step` grid, and for each pair the offset index it crosses each sample at."""
+    ts = np.linspace(0.06, 0.94, 48)
+    offsets = np.arange(-reach, reach + 1, dtype=np.float64)
+    ends = offsets[offsets % step == 0]  # the lines' end offsets; between them, every pixel
+    d0, d1 = np.meshgrid(ends, ends, indexing="ij")
+    d0, d1 = d0.ravel(), d1.ravel()
+    frac = (ts - ts[0]) / (ts[-1] - ts[0])
+    along = d0[:, None] + (d1 - d0)[:, None] * frac[None, :]
+    index = np.clip(np.round(along).astype(int) + reach, 0, len(offsets) - 1)
+    for array in (ts, offsets, d0, d1, index):
+        array.flags.writeable = False  # shared by every call
+    return ts, offsets, d0, d1, index
 
 
 def _inside(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
