@@ -191,8 +191,8 @@ def test_a_faint_gap_that_shows_the_backdrop_stays_open():
 
 def test_a_pale_band_matching_the_backdrop_is_not_a_hole():
     """A white mug on a white sweep, lit from the left: somewhere across it its shading
-    passes through the sweep's own colour. That band matches the backdrop, but nothing
-    outlines it (it fades into the rest of the mug), so it is not a hole."""
+    passes through the sweep's own colour. That band is near the backdrop, yet not as near
+    as the clear backdrop itself (the mug's own grain and shading), so it is not a hole."""
     rng = np.random.default_rng(10)
     behind = sweep(rng)
     alpha = disc(220, CENTRE)
