@@ -47,6 +47,14 @@ def ring_scene(rng: np.random.Generator, *, shadow: bool) -> tuple[np.ndarray, n
     return composite(ring, behind, alpha), alpha
 
 
+def studio_alpha(image: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """The refined alpha in [0, 1] of `image` with the model's mask `coarse`, matted against
+    the studio backdrop fitted behind it (which must be found)."""
+    found = fit_backdrop(image, coarse)
+    assert found is not None
+    return matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+
+
 def test_a_sweep_is_modelled_to_within_its_noise():
     rng = np.random.default_rng(1)
     behind = sweep(rng)
@@ -85,10 +93,7 @@ def test_a_hole_showing_the_backdrop_is_reopened(shadow):
     image, truth = ring_scene(rng, shadow=shadow)
     # The saliency model's view of a ring: a solid blob (it fills holes at 320 px).
     coarse = low_res_mask(disc(200, CENTRE))
-    found = fit_backdrop(image, coarse)
-    assert found is not None
-
-    alpha = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    alpha = studio_alpha(image, coarse)
     hole = disc(160, CENTRE) > 0
     band = (truth > 0.99) & (cv2.erode((truth > 0.99).view(np.uint8), np.ones((9, 9))) > 0)
     assert alpha[hole].mean() < 0.02  # the hole is clear, shadow and all
@@ -120,10 +125,7 @@ def test_a_drop_shadow_far_inside_a_thin_loop_is_cleared(width, metal, solid):
     out from its own blur)."""
     image, chain = necklace_scene(np.random.default_rng(9), width, metal)
     coarse = low_res_mask(disc(200, CENTRE))  # the model sees a solid blob
-    found = fit_backdrop(image, coarse)
-    assert found is not None
-
-    alpha = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    alpha = studio_alpha(image, coarse)
     assert alpha[disc(190, CENTRE) > 0].mean() < 0.01
     assert alpha[chain > 0.99].mean() > solid
     assert alpha[disc(215, CENTRE) == 0].max() == 0.0
@@ -140,9 +142,7 @@ def test_white_on_white_stays_whole():
     carton = np.dstack([shading, shading, shading - 2]) + rng.normal(0, 1.5, (*SIZE, 1))
     image = composite(carton.clip(0, 255), behind, alpha)
     coarse = low_res_mask(alpha)
-    found = fit_backdrop(image, coarse)
-    assert found is not None
-    refined = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    refined = studio_alpha(image, coarse)
     assert refined[disc(200, CENTRE) > 0].mean() > 0.99
 
 
@@ -165,11 +165,8 @@ def test_a_gap_the_model_half_misses_is_filled_where_no_backdrop_shows(pale):
     body = np.dstack([shade, shade, shade + 3]) + rng.normal(0, 1.5, (*SIZE, 1))
     image = composite(body.clip(0, 255), behind, alpha)
     coarse = _half_missed(alpha, gap)
-    found = fit_backdrop(image, coarse)
-    assert found is not None
-
     middle = disc(100, CENTRE) > 0
-    refined = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    refined = studio_alpha(image, coarse)
     assert refined[middle].mean() > 0.99
     assert refined[disc(240, CENTRE) == 0].max() == 0.0  # and nothing grows past the object
     # The model alone leaves a hole there.
@@ -182,9 +179,7 @@ def test_a_faint_gap_that_shows_the_backdrop_stays_open():
     rng = np.random.default_rng(8)
     image, truth = ring_scene(rng, shadow=True)
     coarse = _half_missed(disc(200, CENTRE), disc(170, CENTRE))
-    found = fit_backdrop(image, coarse)
-    assert found is not None
-    alpha = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    alpha = studio_alpha(image, coarse)
     assert alpha[disc(160, CENTRE) > 0].mean() < 0.02
     assert alpha[truth > 0.99].mean() > 0.95  # the ring itself is kept
 
@@ -201,9 +196,7 @@ def test_a_pale_band_matching_the_backdrop_is_not_a_hole():
     mug = behind * gain[..., None] + rng.normal(0, 1.0, (*SIZE, 1))
     image = composite(mug.clip(0, 255), behind, alpha)
     coarse = low_res_mask(alpha)
-    found = fit_backdrop(image, coarse)
-    assert found is not None
-    refined = matting.refine_alpha(image, coarse, found).astype(np.float32) / 255.0
+    refined = studio_alpha(image, coarse)
     assert refined[disc(200, CENTRE) > 0].min() > 0.99
 
 
