@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -55,9 +56,16 @@ def find_document(
     """The most likely document quad in `rgb`, or None when nothing page-like is found."""
     image = _as_rgb(rgb)
     work, scale = _work_image(image)
-    field = EdgeField(work)
-    mask = None if page_model is None else _page_mask(work, page_model)
-    best = _best_quad(work, field, mask)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The page model (which releases the GIL) runs while the classical cues are gathered
+        # and snapped: on two cores most of one hides behind the other.
+        pending = None if page_model is None else pool.submit(_page_mask, work, page_model)
+        field = EdgeField(work)
+        classical = _candidates(_classical_proposals(work, field), field)
+        mask = None if pending is None else pending.result()
+    mask_quads = [] if mask is None else [(q, "mask") for q in _region_quads(mask >= 0.5)]
+    candidates = _merged(_candidates(mask_quads, field), classical)
+    best = _best_quad(candidates, field, mask)
     if best is None:
         return None
     quad, confidence, method = best
@@ -128,21 +136,44 @@ def _page_mask(work: np.ndarray, page_model: SaliencyModel) -> np.ndarray:
 # --- proposals --------------------------------------------------------------------------------
 
 
-def _best_quad(
-    work: np.ndarray, field: EdgeField, mask: np.ndarray | None
-) -> tuple[np.ndarray, float, str] | None:
-    shape = work.shape[:2]
-    best: tuple[np.ndarray, float, str] | None = None
-    seen: list[np.ndarray] = []
-    for quad, source in _proposals(work, field, mask):
-        if any(np.abs(quad - other).max() < 2.0 for other in seen):
+@dataclass(frozen=True)
+class _Candidate:
+    proposal: np.ndarray  # the rough quad a cue proposed
+    quads: list[tuple[np.ndarray, str]]  # its snapped variants, each with how it was made
+    source: str  # the cue
+
+
+def _candidates(proposals: list[tuple[np.ndarray, str]], field: EdgeField) -> list[_Candidate]:
+    """Each distinct proposal snapped onto the edges, with its frame variants."""
+    out: list[_Candidate] = []
+    for quad, source in proposals:
+        if any(_same_proposal(quad, other.proposal) for other in out):
             continue
-        seen.append(quad)
-        snapped = _snapped(quad, field)
-        for candidate, how in (v for one in snapped for v in _with_frame_variants(one, field)):
-            score = score_quad(candidate, field, mask, shape)
+        variants = [v for one in _snapped(quad, field) for v in _with_frame_variants(one, field)]
+        out.append(_Candidate(quad, variants, source))
+    return out
+
+
+def _merged(first: list[_Candidate], then: list[_Candidate]) -> list[_Candidate]:
+    """`first`, then those of `then` that no proposal in `first` already made."""
+    return first + [
+        c for c in then if not any(_same_proposal(c.proposal, f.proposal) for f in first)
+    ]
+
+
+def _same_proposal(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.abs(a - b).max() < 2.0)
+
+
+def _best_quad(
+    candidates: list[_Candidate], field: EdgeField, mask: np.ndarray | None
+) -> tuple[np.ndarray, float, str] | None:
+    best: tuple[np.ndarray, float, str] | None = None
+    for candidate in candidates:
+        for quad, how in candidate.quads:
+            score = score_quad(quad, field, mask, field.shape)
             if best is None or score > best[1]:
-                best = (candidate, score, f"{source}+{how}")
+                best = (quad, score, f"{candidate.source}+{how}")
     if best is None or best[1] < MIN_CONFIDENCE:
         return None
     return best
@@ -159,15 +190,10 @@ def _snapped(quad: np.ndarray, field: EdgeField) -> list[np.ndarray]:
     return [wide] if np.abs(wide - near).max() < 1.0 else [wide, near]
 
 
-def _proposals(
-    work: np.ndarray, field: EdgeField, mask: np.ndarray | None
-) -> list[tuple[np.ndarray, str]]:
-    """Rough page quads, each with the name of the cue that made it."""
-    regions: list[tuple[np.ndarray, str]] = []
-    if mask is not None:
-        regions.append((mask >= 0.5, "mask"))
+def _classical_proposals(work: np.ndarray, field: EdgeField) -> list[tuple[np.ndarray, str]]:
+    """Rough page quads from the cues that need no model, each with the name of its cue."""
     smooth = cv2.medianBlur(work, 5)
-    regions += [(region, "bright") for region in _bright_regions(smooth)]
+    regions = [(region, "bright") for region in _bright_regions(smooth)]
     regions.append((_flood_foreground(smooth), "flood"))
     regions.append((_edge_regions(field), "contour"))
     quads = [(quad, source) for region, source in regions for quad in _region_quads(region)]
