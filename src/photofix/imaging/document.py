@@ -65,7 +65,7 @@ def find_document(
         mask = None if pending is None else pending.result()
     mask_quads = [] if mask is None else [(q, "mask") for q in _region_quads(mask >= 0.5)]
     candidates = _merged(_candidates(mask_quads, field), classical)
-    best = _best_quad(candidates, field, mask)
+    best = _best_quad(candidates, mask)
     if best is None:
         return None
     quad, confidence, method = best
@@ -137,19 +137,33 @@ def _page_mask(work: np.ndarray, page_model: SaliencyModel) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class _Variant:
+    """A snapped quad, how it was made, and what the edges say of it (known before the mask)."""
+
+    quad: np.ndarray
+    how: str
+    evidence: tuple[float, float]  # (shape plausibility, edge support)
+
+
+@dataclass(frozen=True)
 class _Candidate:
     proposal: np.ndarray  # the rough quad a cue proposed
-    quads: list[tuple[np.ndarray, str]]  # its snapped variants, each with how it was made
+    variants: list[_Variant]  # its snapped variants
     source: str  # the cue
 
 
 def _candidates(proposals: list[tuple[np.ndarray, str]], field: EdgeField) -> list[_Candidate]:
-    """Each distinct proposal snapped onto the edges, with its frame variants."""
+    """Each distinct proposal snapped onto the edges, with its frame variants, and the edge
+    evidence for each."""
     out: list[_Candidate] = []
     for quad, source in proposals:
         if any(_same_proposal(quad, other.proposal) for other in out):
             continue
-        variants = [v for one in _snapped(quad, field) for v in _with_frame_variants(one, field)]
+        variants = [
+            _Variant(v, how, edge_evidence(v, field))
+            for one in _snapped(quad, field)
+            for v, how in _with_frame_variants(one, field)
+        ]
         out.append(_Candidate(quad, variants, source))
     return out
 
@@ -166,14 +180,14 @@ def _same_proposal(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _best_quad(
-    candidates: list[_Candidate], field: EdgeField, mask: np.ndarray | None
+    candidates: list[_Candidate], mask: np.ndarray | None
 ) -> tuple[np.ndarray, float, str] | None:
     best: tuple[np.ndarray, float, str] | None = None
     for candidate in candidates:
-        for quad, how in candidate.quads:
-            score = score_quad(quad, field, mask, field.shape)
+        for variant in candidate.variants:
+            score = _with_mask(variant.quad, *variant.evidence, mask)
             if best is None or score > best[1]:
-                best = (quad, score, f"{candidate.source}+{how}")
+                best = (variant.quad, score, f"{candidate.source}+{variant.how}")
     if best is None or best[1] < MIN_CONFIDENCE:
         return None
     return best
@@ -719,9 +733,17 @@ def score_quad(
     quad: np.ndarray, field: EdgeField, mask: np.ndarray | None, shape: tuple[int, int]
 ) -> float:
     """0..1 confidence that `quad` outlines the document."""
+    return _with_mask(quad, *edge_evidence(quad, field, shape), mask)
+
+
+def edge_evidence(
+    quad: np.ndarray, field: EdgeField, shape: tuple[int, int] | None = None
+) -> tuple[float, float]:
+    """(shape plausibility, edge support), each 0..1: what the image says of `quad`."""
+    shape = shape or field.shape
     shape_score = _shape_plausibility(quad, shape)
     if shape_score == 0.0:
-        return 0.0
+        return 0.0, 0.0
     centre = quad.mean(axis=0)
     supports = []
     for k in range(4):
@@ -731,8 +753,14 @@ def score_quad(
         else:
             supports.append(side_support(p, q, _outward_normal(p, q, centre), field))
     edge_score = 0.6 * float(np.mean(supports)) + 0.4 * float(np.min(supports))
-    edge_score *= _surround_factor(quad, field)
-    if mask is None:
+    return shape_score, edge_score * _surround_factor(quad, field)
+
+
+def _with_mask(
+    quad: np.ndarray, shape_score: float, edge_score: float, mask: np.ndarray | None
+) -> float:
+    """The confidence from the edge evidence and, when there is one, the page mask."""
+    if mask is None or shape_score == 0.0:
         return shape_score * edge_score
     # Edges and the page mask are independent evidence. A mask that the quad outlines almost
     # exactly is strong evidence on its own (white paper on a white desk leaves weak edges,
