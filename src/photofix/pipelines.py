@@ -222,8 +222,8 @@ def _locate_and_crop(
     fill: tuple[int, ...],
     studio: bool = False,
 ) -> _Framed:
-    """The subject framed in its crop (no subject: the whole image). With `studio`, also the
-    photo's backdrop when it is a smooth studio one."""
+    """The subject framed in its crop (no subject: the whole image), completed by what a
+    smooth studio backdrop cannot explain. With `studio`, also that backdrop, for the matting."""
     with timings.step("find_subject"):
         segmenter = models.product_segmenter
         found = subject.find_subject(rgb, segmenter)
@@ -236,6 +236,11 @@ def _locate_and_crop(
         "subject": {"found": True, "confidence": round(found.confidence, 3)},
         "model": segmenter.name,
     }
+    with timings.step("backdrop"):
+        # On a studio backdrop, what it cannot explain next to the subject is subject too.
+        fitted = fit_backdrop(rgb, found.mask)
+        if fitted is not None:
+            found = subject.complete_on_backdrop(found, rgb, fitted)
     framing = options.framing(rgb.shape)
     pad = pad or framing.aspect is not None
     with timings.step("straighten"):
@@ -248,8 +253,6 @@ def _locate_and_crop(
     framed = _Framed(crop, mask, meta, to_photo)
     _upright_product(framed, models, timings)
     if studio:
-        with timings.step("backdrop"):
-            fitted = fit_backdrop(rgb, found.mask)
         meta["backdrop"] = "studio" if fitted is not None else "scene"
         framed.backdrop = fitted.in_crop(framed.to_photo) if fitted is not None else None
     return framed

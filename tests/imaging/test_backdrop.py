@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from photofix.imaging import matting
+from photofix.imaging import matting, subject
 from photofix.imaging.backdrop import fit_backdrop
 from tests.imaging.test_matting import background, composite, low_res_mask, product_colours
 
@@ -243,3 +243,64 @@ def test_the_contact_shadow_is_kept_as_soft_alpha():
     relit = rgba[..., :3] * a + clean * (1.0 - a)
     assert np.abs(relit[visible] - image[visible]).mean() < 3.0
     assert np.array_equal(rgba[alpha == 255], matting.cutout(image, alpha)[alpha == 255])
+
+
+def carton_scene(
+    rng: np.random.Generator, *, cap: bool
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A coloured carton on the sweep casting a soft shadow to its right, optionally with a
+    neutral white cap on top (white plastic on warm paper: a part u2netp half misses)."""
+    height, width = SIZE
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    parts = {
+        "body": ((xx >= 450) & (xx < 750) & (yy >= 300) & (yy < 800)).astype(np.float32),
+        "cap": ((xx >= 560) & (xx < 640) & (yy >= 260) & (yy < 300)).astype(np.float32),
+    }
+    parts["shadow"] = ((xx >= 750) & (xx < 840) & (yy >= 420) & (yy < 800)).astype(np.float32)
+    soft = cv2.GaussianBlur(parts["shadow"], (0, 0), 6)
+    image = sweep(rng) * (1.0 - 0.3 * soft)[..., None]
+    image = composite(product_colours(*SIZE, rng), image, parts["body"])
+    if cap:
+        shade = 246 - 14 * (xx - 560) / 80  # lit from the left
+        white = np.dstack([shade, shade, shade]) + rng.normal(0, 1.0, (*SIZE, 1))
+        image = composite(white.clip(0, 255), image, parts["cap"])
+    return image, parts
+
+
+def _detection(mask: np.ndarray, shape: tuple[int, int]) -> subject.SubjectDetection:
+    """A detection whose mask is at half the photo's resolution, as find_subject keeps it."""
+    small = cv2.resize(mask, (shape[1] // 2, shape[0] // 2), interpolation=cv2.INTER_AREA)
+    ys, xs = np.nonzero(small >= subject.EXTENT_LEVEL)
+    bbox = (2 * int(xs.min()), 2 * int(ys.min()), 2 * int(xs.max()) + 2, 2 * int(ys.max()) + 2)
+    return subject.SubjectDetection(bbox, small, 1.0, (2.0, 2.0))
+
+
+@pytest.mark.parametrize("seen", [0.0, 0.2], ids=["missed", "faint"])
+def test_a_part_the_model_misses_is_added_to_the_subject(seen):
+    """The cap is neither the sweep nor a shadow on it: it is added to the subject (so a crop
+    keeps it) and raised in the mask (so the matting keeps it); the shadow beside the carton
+    is the sweep darkened, and stays out."""
+    rng = np.random.default_rng(11)
+    image, parts = carton_scene(rng, cap=True)
+    found = _detection(low_res_mask(parts["body"] + seen * parts["cap"]), SIZE)
+    assert found.bbox[1] > 285  # the model's box cuts the cap off
+    backdrop = fit_backdrop(image, low_res_mask(parts["body"]))
+    assert backdrop is not None
+
+    completed = subject.complete_on_backdrop(found, image, backdrop)
+    assert completed.bbox[1] <= 264
+    assert completed.bbox[2] < 760  # the shadow to the right is not part of it
+    half = {name: cv2.resize(p, (SIZE[1] // 2, SIZE[0] // 2)) for name, p in parts.items()}
+    assert completed.mask[cv2.erode(half["cap"], np.ones((5, 5))) > 0.5].min() >= 0.5
+    assert completed.mask[cv2.erode(half["shadow"], np.ones((9, 9))) > 0.5].max() < 0.25
+
+
+def test_a_subject_with_nothing_missed_is_left_as_it_is():
+    rng = np.random.default_rng(12)
+    image, parts = carton_scene(rng, cap=False)
+    found = _detection(low_res_mask(parts["body"]), SIZE)
+    backdrop = fit_backdrop(image, low_res_mask(parts["body"]))
+    assert backdrop is not None
+    completed = subject.complete_on_backdrop(found, image, backdrop)
+    assert completed.bbox == found.bbox
+    assert np.array_equal(completed.mask, found.mask)

@@ -5,7 +5,9 @@ x and y per colour channel explains them to within sensor noise, where wood, fab
 leave residuals ten times larger. When the model fits, the matting knows the true background
 colour at every pixel, which the saliency mask alone cannot tell it: an enclosed region of exact
 backdrop colour is a hole (a mug's handle, a necklace's loop), the colour a soft edge mixes in
-is known (exact de-spill), and a shadow is the backdrop darkened (`keep_shadow`).
+is known (exact de-spill), and a shadow is the backdrop darkened (`keep_shadow`). It also tells
+which parts of the product the model half-missed: next to the object, whatever is neither the
+backdrop nor its shadow (`unexplained_parts`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,24 @@ MAX_NOISE = 4.0
 # ...and the fit must explain this fraction of the candidates (the rest: shadows, props).
 MIN_INLIERS = 0.8
 FIT_ROUNDS = 3
+# Backdrop noise is taken as at least this (levels of 255): a clean render has none at all.
+NOISE_FLOOR = 0.86
+# Unexplained parts: off the backdrop by more than PART_NOISE x its noise, and off the backdrop
+# darkened (a shadow) by more than SHADE_MARGIN x that; wider than the object's soft rim
+# (RIM_OPEN px, for a ~1024 px image: the subject mask's), touching the object, and within
+# PART_REACH x the object's longer side of it (further out, a part would merge with the
+# shadow it casts). On the bench a shadow measured 0.0-0.3 x, the pale parts of white products
+# 0.4-1.4 x.
+PART_NOISE = 6.0
+SHADE_MARGIN = 0.35
+RIM_OPEN = 7
+PART_REACH = 0.1
+# ...and at least this fraction of the object's area: smaller ones are specks of a shadow
+# tinted by the object's reflected light (0.2 % under a lemon).
+PART_MIN_AREA = 0.005
+# A shadow darkens the backdrop to no less than this fraction of its brightness; anything
+# darker is the object's own colour.
+SHADOW_FLOOR = 0.6
 
 
 @dataclass(frozen=True)
@@ -87,10 +107,64 @@ def fit_backdrop(rgb: np.ndarray, mask: np.ndarray) -> Backdrop | None:
     colours = small[ys, xs].astype(np.float64)
     inliers = np.ones(len(xs), bool)
     for _ in range(FIT_ROUNDS):
-        coef, *_ = np.linalg.lstsq(design[inliers], colours[inliers], rcond=None)
+        coef = _least_squares(design[inliers], colours[inliers])
         residual = np.linalg.norm(colours - design @ coef, axis=1)
         noise = 1.4826 * float(np.median(residual[inliers]))
         inliers = residual < max(3.0 * noise, 3.0)
     if noise > MAX_NOISE or inliers.mean() < MIN_INLIERS:
         return None
     return Backdrop(coef, noise, to_fit)
+
+
+def _least_squares(design: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients by the normal equations: six well-scaled terms (u, v in
+    [0, 1]) are far from ill-conditioned, and this is 10x faster than an SVD of 40k rows."""
+    return np.linalg.solve(design.T @ design, design.T @ values)
+
+
+def unexplained_parts(
+    image: np.ndarray, mask: np.ndarray, behind: np.ndarray, noise: float
+) -> np.ndarray:
+    """Where, next to the object of soft `mask` (>= 0.5), the `image` (float RGB in [0, 1])
+    is neither the backdrop `behind` it nor a shadow on it: parts of the object the model
+    half-missed, such as a white cap or a pale sole on a white sweep. `noise`: the backdrop's,
+    levels of 255. A bool map of `mask`'s shape."""
+    core = (mask >= 0.5).view(np.uint8)
+    if not core.any():
+        return np.zeros(mask.shape, bool)
+    level = PART_NOISE * max(noise, NOISE_FLOOR) / 255.0
+    distance = cv2.GaussianBlur(pixel_length(image - behind), (0, 0), 1.0)
+    far = distance > level
+    # Anything beyond reach of the object is left alone (another prop, a reflection's tail).
+    width, height = cv2.boundingRect(core)[2:]
+    reach = cv2.distanceTransform(1 - core, cv2.DIST_L2, 3) <= PART_REACH * max(width, height)
+    candidates = (far & reach & (core == 0)).view(np.uint8)
+    opening = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (RIM_OPEN, RIM_OPEN))
+    candidates = cv2.morphologyEx(candidates, cv2.MORPH_OPEN, opening)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+    if count <= 1:
+        return np.zeros(mask.shape, bool)
+    touching = np.zeros(count, bool)
+    touching[labels[cv2.dilate(core, np.ones((3, 3), np.uint8)) > 0]] = True
+    touching[0] = False
+    touching &= stats[:, cv2.CC_STAT_AREA] >= PART_MIN_AREA * float(core.sum())
+    # A shadow is the backdrop darkened: same colour, less light. A part is off that colour.
+    # (Decided per region: a shadow's pixels are not told from a pale part's one by one.)
+    shade = _off_shadow(image, behind)
+    for label in np.flatnonzero(touching):
+        touching[label] = np.median(shade[labels == label]) >= SHADE_MARGIN * level
+    return touching[labels]
+
+
+def _off_shadow(image: np.ndarray, behind: np.ndarray) -> np.ndarray:
+    """Distance of each pixel from the backdrop darkened by the factor that best explains it."""
+    gain = np.einsum("hwc,hwc->hw", image, behind) / np.maximum(
+        np.einsum("hwc,hwc->hw", behind, behind), 1e-6
+    )
+    shaded = behind * np.clip(gain, SHADOW_FLOOR, 1.0)[..., None]
+    return cv2.GaussianBlur(pixel_length(image - shaded), (0, 0), 1.0)
+
+
+def pixel_length(vectors: np.ndarray) -> np.ndarray:
+    """Per-pixel Euclidean length of an H x W x 3 float image (np.linalg.norm, 3x faster)."""
+    return np.sqrt(np.einsum("hwc,hwc->hw", vectors, vectors))

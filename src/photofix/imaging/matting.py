@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photofix.imaging.backdrop import Backdrop
+from photofix.imaging.backdrop import SHADOW_FLOOR, Backdrop, pixel_length
 
 # Target long side of the working resolution (the image is area-averaged by a whole factor,
 # which is 3x faster than an arbitrary one). The model mask carries ~320 px of information;
@@ -68,10 +68,9 @@ KEY_FAINT = 0.15
 KEY_NOISE = 6.0
 KEY_SHARE = 0.8
 KEY_RAISE = 0.75
-# A hole also takes the shadow cast into it, down to SHADOW_FLOOR x the backdrop's brightness
-# and up to 2 x SHADOW_REACH working pixels from where the backdrop shows (a necklace lying
-# flat casts its drop shadow 30-40 px into its loop).
-SHADOW_FLOOR = 0.6
+# A hole also takes the shadow cast into it, down to backdrop.SHADOW_FLOOR x the backdrop's
+# brightness and up to 2 x SHADOW_REACH working pixels from where the backdrop shows (a
+# necklace lying flat casts its drop shadow 30-40 px into its loop).
 SHADOW_REACH = 40
 # A strand (chain, cable) standing between reopened holes is at most this wide (working px).
 STRAND_WIDTH = 4
@@ -189,7 +188,7 @@ def cast_shadow(rgb: np.ndarray, alpha: np.ndarray, backdrop: Backdrop) -> np.nd
     behind = backdrop.render(grid.shape, grid.factor)
     brightness = np.maximum(np.einsum("hwc,hwc->hw", behind, behind), 1.0)
     gain = np.clip(np.einsum("hwc,hwc->hw", image, behind) / brightness, 0.0, 1.0)
-    off_colour = _length(image - behind * gain[..., None])
+    off_colour = pixel_length(image - behind * gain[..., None])
     # Darkening within the backdrop's noise is no shadow; nor is a pixel of another hue.
     floor = SHADOW_NOISE * backdrop.noise / np.sqrt(brightness)
     darkness = np.clip((1.0 - gain - floor) / np.maximum(1.0 - floor, 1e-3), 0.0, 1.0)
@@ -353,9 +352,9 @@ def _backdrop_prior(
     """The model's mask corrected by what the backdrop explains: its faint parts that cannot
     be backdrop become object, its solid parts that show the backdrop become holes. Also the
     alpha of the thin strands left standing between those holes (0 elsewhere)."""
-    distance = cv2.GaussianBlur(_length(image - behind), (0, 0), 1.0)
+    distance = cv2.GaussianBlur(pixel_length(image - behind), (0, 0), 1.0)
     # How much each pixel stands out from its own blur: a shadow has no detail of its own.
-    detail = _length(image - cv2.GaussianBlur(image, (0, 0), 2.0))
+    detail = pixel_length(image - cv2.GaussianBlur(image, (0, 0), 2.0))
     prior = _fill_unexplained(prior, distance, noise)
     opened = _reopen_holes(image, prior, behind, noise, distance, detail)
     reopened = (prior >= 0.5) & (opened == 0.0)
@@ -394,7 +393,7 @@ def _strands(
         cv2.GaussianBlur(image * around[..., None], (0, 0), sigma)
         / np.maximum(cv2.GaussianBlur(around, (0, 0), sigma), 1e-3)[..., None]
     )
-    contrast = _length(image - behind_it)
+    contrast = pixel_length(image - behind_it)
     core = cv2.dilate(contrast, np.ones((2 * STRAND_WIDTH + 1,) * 2, np.uint8))
     return strand * np.clip(contrast / np.maximum(core, 1e-6), 0.0, 1.0)
 
@@ -465,7 +464,7 @@ def _with_shadows(
         np.einsum("hwc,hwc->hw", behind, behind), 1e-6
     )
     shaded = behind * np.clip(gain, SHADOW_FLOOR, 1.0)[..., None]
-    off_colour = _length(image - shaded)
+    off_colour = pixel_length(image - shaded)
     shadow = (off_colour < level) & (detail < level) & (gain >= SHADOW_FLOOR) & inside
     grown = hole.view(np.uint8)
     reach = shadow.view(np.uint8) | grown
@@ -598,11 +597,6 @@ def _check_alpha(rgb: np.ndarray, alpha: np.ndarray) -> None:
             f"alpha must be uint8 of the image's size {rgb.shape[:2]}, got {alpha.dtype} "
             f"{alpha.shape}"
         )
-
-
-def _length(vectors: np.ndarray) -> np.ndarray:
-    """Per-pixel Euclidean length of an H x W x 3 float image (np.linalg.norm, 3x faster)."""
-    return np.sqrt(np.einsum("hwc,hwc->hw", vectors, vectors))
 
 
 def _to_float(rgb: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from photofix.imaging.backdrop import PART_REACH, RIM_OPEN, Backdrop, unexplained_parts
 from photofix.imaging.geometry import fit_size, shrink
 from photofix.imaging.protocols import SaliencyModel
 
@@ -55,6 +56,9 @@ TILT_SIDE = 1024
 # larger rembg models 1024, so nothing is lost, and no full-size mask is made only to be
 # shrunk again (at 12 MP each one costs tens of milliseconds).
 MASK_SIDE = 1024
+# On a studio backdrop the mask is raised to this where the model half-missed a part: object,
+# yet soft enough for the matting to place the edge itself.
+COMPLETE_LEVEL = 0.75
 
 
 @dataclass
@@ -134,14 +138,69 @@ def find_subject(rgb: np.ndarray, saliency: SaliencyModel) -> SubjectDetection |
     if found is None or found.confidence < MIN_CONFIDENCE or found.fills_frame:
         return None
     scale = (width / size[0], height / size[1])
-    x0, y0, x1, y1 = found.bbox  # mask pixels -> the photo pixels they cover
+    bbox = _photo_box(found.bbox, scale, width, height)
+    return SubjectDetection(bbox, found.mask, found.confidence, scale)
+
+
+def complete_on_backdrop(
+    found: SubjectDetection, rgb: np.ndarray, backdrop: Backdrop
+) -> SubjectDetection:
+    """`found` with the parts next to it that the studio `backdrop` cannot explain added to
+    its mask and box: the model half-misses pale parts of white products on a white sweep
+    (a cap, a sole), and a crop to its mask alone would cut them off."""
+    height, width = rgb.shape[:2]
+    region = _reach_region(found.mask)
+    if region is None:
+        return found
+    mx0, my0, mx1, my1 = region  # mask pixels, and below the photo pixels they cover
+    sx, sy = found.scale
+    px0, py0 = round(mx0 * sx), round(my0 * sy)
+    px1, py1 = min(width, round(mx1 * sx)), min(height, round(my1 * sy))
+    cols, rows = mx1 - mx0, my1 - my0
+    image = shrink(rgb[py0:py1, px0:px1, :3], (cols, rows)).astype(np.float32)
+    image *= np.float32(1.0 / 255.0)
+    fx, fy = (px1 - px0) / cols, (py1 - py0) / rows
+    to_photo = np.array([[fx, 0.0, px0 + 0.5 * fx - 0.5], [0.0, fy, py0 + 0.5 * fy - 0.5]])
+    behind = backdrop.in_crop(to_photo).render((rows, cols)) * np.float32(1.0 / 255.0)
+    mask = found.mask[my0:my1, mx0:mx1]
+    parts = unexplained_parts(image, mask, behind, backdrop.noise)
+    if not parts.any():
+        return found
+    completed = found.mask.copy()
+    completed[my0:my1, mx0:mx1] = np.where(parts, np.maximum(mask, COMPLETE_LEVEL), mask)
+    box = _box_of(completed >= EXTENT_LEVEL)
+    if box is None:
+        return found
+    x0, y0, x1, y1 = _photo_box(box, found.scale, width, height)
     bbox = (
+        min(x0, found.bbox[0]),
+        min(y0, found.bbox[1]),
+        max(x1, found.bbox[2]),
+        max(y1, found.bbox[3]),
+    )
+    return SubjectDetection(bbox, completed, found.confidence, found.scale)
+
+
+def _reach_region(mask: np.ndarray) -> Box | None:
+    """The mask's object (>= 0.5) with room around it for what `unexplained_parts` may add."""
+    box = _box_of(mask >= CORE_LEVEL)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    room = int(np.ceil(PART_REACH * max(x1 - x0, y1 - y0))) + RIM_OPEN
+    rows, cols = mask.shape
+    return max(0, x0 - room), max(0, y0 - room), min(cols, x1 + room), min(rows, y1 + room)
+
+
+def _photo_box(box: Box, scale: tuple[float, float], width: int, height: int) -> Box:
+    """A box of mask pixels -> the photo pixels they cover."""
+    x0, y0, x1, y1 = box
+    return (
         int(x0 * scale[0]),
         int(y0 * scale[1]),
         min(width, int(np.ceil(x1 * scale[0]))),
         min(height, int(np.ceil(y1 * scale[1]))),
     )
-    return SubjectDetection(bbox, found.mask, found.confidence, scale)
 
 
 def subject_bbox(mask: np.ndarray) -> Box | None:
