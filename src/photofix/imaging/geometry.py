@@ -135,14 +135,19 @@ def flatten_preview(
     factor = min(1.0, max_side / max(size))
     if factor >= 1.0:
         return warp_quad(rgb, corners, size)
+    # Only the quad's bounding box is shrunk (by exact halvings first, as `shrink` does).
+    corners = np.asarray(corners, np.float64)
     height, width = rgb.shape[:2]
-    small = cv2.resize(
-        rgb,
-        (max(round(width * factor), 1), max(round(height * factor), 1)),
-        interpolation=cv2.INTER_AREA,
+    x0, y0 = np.clip(np.floor(corners.min(axis=0)).astype(int) - 1, 0, None)
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 2
+    x1, y1 = max(min(x1, width), x0 + 1), max(min(y1, height), y0 + 1)
+    region = rgb[y0:y1, x0:x1]
+    small = shrink(
+        region,
+        (max(round(region.shape[1] * factor), 1), max(round(region.shape[0] * factor), 1)),
     )
-    scale = np.array([small.shape[1] / width, small.shape[0] / height])
-    small_corners = (np.asarray(corners, np.float64) + 0.5) * scale - 0.5
+    scale = np.array([small.shape[1] / region.shape[1], small.shape[0] / region.shape[0]])
+    small_corners = (corners - (x0, y0) + 0.5) * scale - 0.5
     small_size = (max(round(size[0] * factor), 1), max(round(size[1] * factor), 1))
     return warp_quad(small, small_corners.astype(np.float32), small_size)
 
