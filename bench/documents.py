@@ -52,7 +52,7 @@ from photofix.models import load_models
 from photofix.pipelines import PipelineOptions, run_pipeline
 from photofix.process import process_image
 from sheets import NAIVE, OURS, TRUTH, thumbnail, with_quads, write_sheet
-from speed import best_of, floor_seconds
+from speed import floor_seconds, interleaved
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.synth's product photo in the speed section
@@ -283,18 +283,23 @@ def evaluate_rotated(samples: Path, models: ModelSet) -> list[dict[str, Any]]:
 
 
 def measure_speed(seed: int, repeat: int = 3) -> list[dict[str, Any]]:
-    """Median of `repeat` runs after a warm-up, each type beside the floor measured with it."""
+    """Median of `repeat` runs after a warm-up, beside the floor measured among them."""
     models = load_models(SPEED_THREADS)
     document = make_case(0, seed, size=(4000, 3000)).jpeg
     product = encode(product_scene(size=(4000, 3000))[0], "JPEG", quality=92)
     rows = []
-    for kind, data in ((0, document), (1, document), (2, document), (3, product), (4, product)):
-        options = PipelineOptions(type=kind)
-        process_image(data, options, models, LIMITS)
-        ours = best_of(repeat, functools.partial(process_image, data, options, models, LIMITS))
-        floor = best_of(repeat, functools.partial(floor_seconds, data))
-        rows.append({"type": kind, "seconds": ours, "floor": floor, "ratio": ours / floor})
-        print(f"speed type {kind}: {ours:.2f}s", file=sys.stderr)
+    for data, kinds in ((document, (0, 1, 2)), (product, (3, 4))):
+        runs = {
+            kind: functools.partial(process_image, data, PipelineOptions(type=kind), models, LIMITS)
+            for kind in kinds
+        }
+        for run in runs.values():
+            run()  # warm-up
+        seconds, floor = interleaved(runs, functools.partial(floor_seconds, data), repeat)
+        for kind in kinds:
+            ours = seconds[kind]
+            rows.append({"type": kind, "seconds": ours, "floor": floor, "ratio": ours / floor})
+            print(f"speed type {kind}: {ours:.2f}s", file=sys.stderr)
     return rows
 
 

@@ -56,7 +56,7 @@ from prodmetrics import (
     near_frame,
 )
 from prodsheet import Shown, case_row, write_sheets
-from speed import LIMITS, best_of, floor_seconds
+from speed import LIMITS, floor_seconds, interleaved
 
 BENCH = Path(__file__).resolve().parent
 METHODS = ("ours", "naive", "grabcut")
@@ -333,12 +333,14 @@ def _mean_scores(scores: list[dict[str, Any]]) -> dict[str, float]:
 def speed(models: ModelSet, seed: int, repeat: int) -> dict[str, float]:
     """Seconds per 12 MP JPEG (decode, pipeline, encode) for types 3 and 4, and the floor."""
     data = _jpeg(make_case(0, seed, size=SPEED_SIZE, supersample=2).rgb)
-    result: dict[str, float] = {"floor": best_of(repeat, functools.partial(floor_seconds, data))}
-    for kind in (3, 4):
-        options = PipelineOptions(type=kind)
-        run = functools.partial(process_image, data, options, models, LIMITS)
+    runs = {
+        kind: functools.partial(process_image, data, PipelineOptions(type=kind), models, LIMITS)
+        for kind in (3, 4)
+    }
+    for run in runs.values():
         run()  # warm-up
-        result[f"type{kind}"] = best_of(repeat, run)
+    seconds, floor = interleaved(runs, functools.partial(floor_seconds, data), repeat)
+    result = {"floor": floor, **{f"type{kind}": value for kind, value in seconds.items()}}
     return {key: round(value, 3) for key, value in result.items()}
 
 

@@ -1,7 +1,8 @@
 """Seconds per image for each processing type at 12 MP, as a ratio to the floor.
 
 The floor is Pillow decoding the same input and re-encoding it as JPEG quality 90 at full size,
-measured in the same run (the shared machine is noisy: compare ratios, not absolute seconds).
+measured right before every run of every type, and pooled (the shared machine is noisy and
+drifts within seconds: compare ratios, not absolute seconds).
 
     .venv/bin/python bench/speed.py [--repeat 3] [--threads N] [IMAGE ...]
 
@@ -17,6 +18,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -41,15 +43,6 @@ def floor_seconds(data: bytes) -> float:
     return time.perf_counter() - start
 
 
-def best_of(repeat: int, run) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="*", type=Path)
@@ -69,14 +62,34 @@ def main() -> None:
     models = load_models(args.threads)
     print(f"{'input':<20} {'type':>4} {'seconds':>8} {'floor s':>8} {'ratio':>6}")
     for name, (data, kinds) in inputs.items():
+        runs = {
+            kind: functools.partial(process_image, data, PipelineOptions(type=kind), models, LIMITS)
+            for kind in kinds
+        }
+        for run in runs.values():
+            run()  # warm-up
+        ours, floor = interleaved(runs, functools.partial(floor_seconds, data), args.repeat)
         for kind in kinds:
-            options = PipelineOptions(type=kind)
-            process_image(data, options, models, LIMITS)  # warm-up
-            ours = best_of(
-                args.repeat, functools.partial(process_image, data, options, models, LIMITS)
+            print(
+                f"{name:<20} {kind:>4} {ours[kind]:>8.3f} {floor:>8.3f} {ours[kind] / floor:>6.2f}"
             )
-            floor = best_of(args.repeat, functools.partial(floor_seconds, data))
-            print(f"{name:<20} {kind:>4} {ours:>8.3f} {floor:>8.3f} {ours / floor:>6.2f}")
+
+
+def interleaved(
+    runs: dict[int, Callable[[], object]], floor: Callable[[], float], repeat: int
+) -> tuple[dict[int, float], float]:
+    """Median seconds of each run, and of the floor measured right before every one of them:
+    on a shared host the speed drifts within seconds, and one pooled floor beside the runs
+    it was measured among keeps the ratios steady."""
+    times: dict[int, list[float]] = {kind: [] for kind in runs}
+    floors: list[float] = []
+    for _ in range(repeat):
+        for kind, run in runs.items():
+            floors.append(floor())
+            start = time.perf_counter()
+            run()
+            times[kind].append(time.perf_counter() - start)
+    return {kind: statistics.median(t) for kind, t in times.items()}, statistics.median(floors)
 
 
 if __name__ == "__main__":
