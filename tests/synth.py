@@ -181,3 +181,85 @@ def labelled_box_scene(
         pixels[slot] = np.asarray(background)[slot]
         mask[slot] = False
     return pixels, mask
+
+
+def _slide(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A presentation slide: a coloured title bar and bullet points on white (float RGB)."""
+    slide = Image.new("RGB", (width, height), (248, 248, 250))
+    draw = ImageDraw.Draw(slide)
+    draw.rectangle([0, 0, width, height // 6], fill=(30, 70, 150))
+    title = ImageFont.load_default(size=height // 12)
+    draw.text((width // 20, height // 24), "Quarterly results 2026", font=title, fill=(255,) * 3)
+    body = ImageFont.load_default(size=height // 18)
+    for k in range(5):
+        y = height // 4 + k * height // 8
+        bullet = (width // 16, y + height // 60, width // 16 + height // 40, y + height // 25)
+        draw.ellipse(bullet, fill=(30, 70, 150))
+        words = " ".join(WORDS[i] for i in rng.integers(0, len(WORDS), 5))
+        draw.text((width // 10, y), words, font=body, fill=(30, 30, 30))
+    return np.asarray(slide).astype(np.float32)
+
+
+def _whiteboard(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A whiteboard's surface with lines of blue, black and red marker (float RGB)."""
+    board = Image.new("RGB", (width, height), (238, 240, 238))
+    draw = ImageDraw.Draw(board)
+    font = ImageFont.load_default(size=height // 14)
+    for k in range(6):
+        colour = ((20, 40, 160), (20, 20, 20), (180, 30, 30))[k % 3]
+        words = " ".join(WORDS[i] for i in rng.integers(0, len(WORDS), 4))
+        draw.text((width // 12, height // 10 + k * height // 8), words, font=font, fill=colour)
+    return np.asarray(board).astype(np.float32)
+
+
+def _paste(scene: np.ndarray, content: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """`content` warped onto `scene` (both float RGB) at `quad` (TL, TR, BR, BL)."""
+    h, w = content.shape[:2]
+    source = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    matrix = cv2.getPerspectiveTransform(source, np.float32(quad))
+    size = (scene.shape[1], scene.shape[0])
+    warped = cv2.warpPerspective(content, matrix, size, flags=cv2.INTER_AREA)
+    cover = np.ones((h, w), np.float32)
+    alpha = cv2.warpPerspective(cover, matrix, size, flags=cv2.INTER_AREA)[..., None]
+    return warped * alpha + scene * (1.0 - alpha)
+
+
+def _inset(quad: np.ndarray, fraction: float) -> np.ndarray:
+    centre = quad.mean(axis=0)
+    return (centre + (quad - centre) * (1.0 - fraction)).astype(np.float32)
+
+
+def display_scene(
+    kind: str, size: tuple[int, int] = (1200, 900), seed: int = 0
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A slide on a monitor in a dim room ("monitor"), a slide projected on a wall
+    ("projector"), or a framed whiteboard on a wall ("whiteboard"), seen at an angle.
+    Returns the scene (RGB) and its quads: "content" (screen, slide or board surface) and
+    "outer" (with the bezel or frame)."""
+    width, height = size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    fractions = np.float32([[0.15, 0.18], [0.86, 0.14], [0.88, 0.84], [0.13, 0.80]])
+    outer = (fractions + rng.uniform(-0.04, 0.04, (4, 2))) * np.float32([width, height])
+    noise = rng.normal(0, 2, (height, width, 1))
+    if kind == "monitor":
+        room = (35 + 25 * yy / height)[..., None] * np.float32([1, 1, 1.1]) + noise
+        scene = _paste(room, np.full((900, 1600, 3), (18, 18, 20), np.float32), outer)
+        content = _inset(outer, 0.06)
+        glare = 0.85 + 0.15 * np.linspace(1, 0, 1280, dtype=np.float32)[None, :, None]
+        scene = _paste(scene, _slide(1280, 720, rng) * glare, content)
+    elif kind == "projector":
+        wall = np.float32([120, 112, 100]) * (0.8 + 0.2 * xx / width)[..., None] + noise
+        content = outer
+        slide = cv2.GaussianBlur(_slide(1280, 720, rng) * 0.95 + 5, (0, 0), 1.5)
+        scene = cv2.GaussianBlur(_paste(wall, slide, content), (0, 0), 1.2)
+    elif kind == "whiteboard":
+        mottle = cv2.GaussianBlur(rng.normal(0, 4, (height, width)).astype(np.float32), (0, 0), 5)
+        wall = np.full((height, width, 3), (205, 198, 186), np.float32) + mottle[..., None]
+        scene = _paste(wall, np.full((700, 1000, 3), (175, 178, 182), np.float32), outer)
+        content = _inset(outer, 0.025)
+        light = 0.9 + 0.1 * np.linspace(0, 1, 1400, dtype=np.float32)[None, :, None]
+        scene = _paste(scene, _whiteboard(1400, 1000, rng) * light, content)
+    else:
+        raise ValueError(f"unknown display kind {kind!r}")
+    return np.clip(scene, 0, 255).astype(np.uint8), {"content": content, "outer": outer}

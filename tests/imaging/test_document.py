@@ -14,7 +14,7 @@ import pytest
 from photofix.imaging import document, geometry
 from photofix.imaging.document import find_document
 from photofix.pipelines import PipelineOptions, run_pipeline
-from tests.synth import DEFAULT_QUAD, desk, document_scene, text_page
+from tests.synth import DEFAULT_QUAD, desk, display_scene, document_scene, text_page
 
 TOLERANCE = 0.015  # x image diagonal, per corner
 
@@ -43,6 +43,28 @@ def test_page_corners_are_found_within_tolerance(models, name, background):
     assert found is not None
     assert corner_error(found.corners, truth, size) < TOLERANCE
     assert found.confidence >= 0.5
+
+
+def quad_iou(a: np.ndarray, b: np.ndarray, shape: tuple[int, int]) -> float:
+    masks = [np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)]
+    for mask, quad in zip(masks, (a, b), strict=True):
+        cv2.fillPoly(mask, [np.round(quad).astype(np.int32)], 1)
+    return float((masks[0] & masks[1]).sum() / (masks[0] | masks[1]).sum())
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+@pytest.mark.parametrize("kind", ["monitor", "projector", "whiteboard"])
+def test_slides_on_a_screen_and_whiteboards_are_found(models, kind, seed):
+    """A monitor's screen (not its bezel), a projected slide, a whiteboard (with or without
+    its frame: scanner apps differ, both read the same)."""
+    scene, quads = display_scene(kind, seed=seed)
+    found = find_document(scene, models.saliency)
+    assert found is not None and found.confidence >= 0.5
+    shape = scene.shape[:2]
+    if kind == "whiteboard":
+        assert max(quad_iou(found.corners, q, shape) for q in quads.values()) > 0.97
+    else:
+        assert quad_iou(found.corners, quads["content"], shape) > 0.97
 
 
 def test_no_page_in_a_plain_photo_is_not_invented(models):
