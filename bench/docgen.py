@@ -8,7 +8,9 @@ Everything is drawn from one seeded generator, so a case id always gives the sam
 
 Cases from BASE_CASES on take turns at what breaks simple scanners, one EXTRAS entry each: an
 ID card (rounded corners; its truth is the rectangle they round off) and a page held with a
-finger over one corner (the truth is the page's corner under it).
+finger over one corner (the truth is the page's corner under it). From DISPLAY_CASES on they
+take turns at DISPLAYS: a slide on a monitor in a dim room (the truth is the screen, not the
+bezel), a slide projected on a wall, and a framed whiteboard on a wall (frame included).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ BACKGROUNDS = ("dark_wood", "light_desk", "white_desk", "cloth")
 TURNS = (0, 90, 180, 270)
 BASE_CASES = 60
 EXTRAS = ("id_card", "finger")
+DISPLAY_CASES = 80
+DISPLAYS = ("monitor", "projector", "whiteboard")
+SLIDE_ASPECT = 9 / 16  # height / width
+BOARD_ASPECT = 2 / 3
 CARD_ASPECT = 53.98 / 85.6  # ISO/IEC 7810 ID-1, height / width
 FONT_DIR = Path("/usr/share/fonts/truetype")
 # (regular, bold) pairs; whichever are installed are used (bench/setup.sh installs them).
@@ -93,13 +99,20 @@ def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -
     rng = np.random.default_rng([seed, index])
     turned = TURNS[index % 4]
     background = BACKGROUNDS[(index // 4) % 4]
-    extra = EXTRAS[(index - BASE_CASES) % len(EXTRAS)] if index >= BASE_CASES else None
+    extra = _extra(index)
     kind = str(rng.choice(["letter", "landscape", "receipt"], p=[0.7, 0.15, 0.15]))
     if extra == "id_card":
-        kind = "id_card"
-    aspect = {"letter": rng.choice([1.414, 1.294]), "landscape": 0.707}.get(
-        kind, CARD_ASPECT if kind == "id_card" else rng.uniform(2.2, 3.0)
-    )
+        kind = extra
+    elif extra in DISPLAYS:
+        kind = "whiteboard" if extra == "whiteboard" else "slide"
+        background = extra
+    aspect = {
+        "letter": rng.choice([1.414, 1.294]),
+        "landscape": 0.707,
+        "id_card": CARD_ASPECT,
+        "slide": SLIDE_ASPECT,
+        "whiteboard": BOARD_ASPECT,
+    }.get(kind, rng.uniform(2.2, 3.0))
     shown_aspect = aspect if turned in (0, 180) else 1.0 / aspect  # height / width in the photo
     frame = _frame_size(size, shown_aspect, rng)
     cut = bool(rng.random() < 0.15) and extra is None
@@ -115,9 +128,14 @@ def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -
     page, lines = render_page(kind, page_w, float(aspect), rng)
     turned_page = np.ascontiguousarray(np.rot90(page, k=-(turned // 90)))
     scene = _background(background, frame, rng)
-    _add_distractors(scene, rng)
+    if extra == "monitor":
+        scene = _bezel(scene, turned_page.shape[:2], quad, rng)
+    elif background in BACKGROUNDS:
+        _add_distractors(scene, rng)
     shape = _rounded(turned_page.shape[:2], 0.045) if kind == "id_card" else None
-    scene = _paste(scene, turned_page, quad, rng, shape)
+    scene = _paste(scene, turned_page, quad, rng, shape, lies_on=extra not in DISPLAYS)
+    if extra == "projector":
+        scene = cv2.GaussianBlur(scene, (0, 0), 1.2)  # a projection has no crisp edge
     if extra == "finger":
         scene = _finger(scene, quad, rng)
     scene, conditions = _photograph(scene, quad, rng)
@@ -142,6 +160,14 @@ def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -
         lines=tuple(lines),
         conditions=conditions,
     )
+
+
+def _extra(index: int) -> str | None:
+    if index >= DISPLAY_CASES:
+        return DISPLAYS[(index - DISPLAY_CASES) % len(DISPLAYS)]
+    if index >= BASE_CASES:
+        return EXTRAS[(index - BASE_CASES) % len(EXTRAS)]
+    return None
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
@@ -171,6 +197,10 @@ def render_page(
     image = Image.new("RGB", (width, height), paper)
     if kind == "id_card":
         return _card(width, height, rng)
+    if kind == "slide":
+        return _slide(width, height, rng)
+    if kind == "whiteboard":
+        return _whiteboard(width, height, rng)
     writer = _Writer(ImageDraw.Draw(image), width, height, rng, kind == "receipt")
     if kind == "receipt":
         writer.receipt()
@@ -213,6 +243,53 @@ def _card(width: int, height: int, rng: np.random.Generator) -> tuple[np.ndarray
         draw.text((width * 0.36, y), line, font=_font(regular, size), fill=INK)
         y += size * 1.6
     return np.asarray(image), [title, *lines]
+
+
+def _slide(width: int, height: int, rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+    """A presentation slide: a title bar in an accent colour, then bullet points."""
+    image = Image.new("RGB", (width, height), (250, 250, 252))
+    draw = ImageDraw.Draw(image)
+    accent = _accent(rng)
+    bar = round(height * 0.18)
+    draw.rectangle([0, 0, width, bar], fill=accent)
+    regular, bold = _font_pair(rng, mono=False)
+    title = _title(rng, 3)
+    draw.text(
+        (width * 0.05, bar * 0.25), title, font=_font(bold, round(bar * 0.45)), fill=(250,) * 3
+    )
+    size = max(8, round(height * 0.05))
+    lines = [title]
+    y = bar + height * 0.08
+    while y + size * 2.2 < height * 0.95:
+        dot = size * 0.35
+        x = width * 0.07
+        draw.ellipse([x, y + size * 0.35, x + dot, y + size * 0.35 + dot], fill=accent)
+        line = _title(rng, int(rng.integers(3, 7)))
+        draw.text((width * 0.11, y), line, font=_font(regular, size), fill=INK)
+        lines.append(line)
+        y += size * 2.0
+    return np.asarray(image), lines
+
+
+def _whiteboard(width: int, height: int, rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+    """A whiteboard in its aluminium frame, with lines of blue, black and red marker."""
+    frame = max(3, round(width * 0.015))
+    image = Image.new("RGB", (width, height), (172, 176, 180))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([frame, frame, width - frame - 1, height - frame - 1], fill=(240, 242, 240))
+    regular, _ = _font_pair(rng, mono=False)
+    size = max(9, round(height * 0.065))
+    lines = []
+    y = height * 0.1
+    for k in range(int(rng.integers(4, 7))):
+        colour = ((25, 45, 160), (25, 25, 30), (170, 30, 35))[k % 3]
+        line = _title(rng, int(rng.integers(2, 5)))
+        draw.text((width * 0.08, y), line, font=_font(regular, size), fill=colour)
+        lines.append(line)
+        y += size * 1.8
+        if y + size > height * 0.9:
+            break
+    return np.asarray(image), lines
 
 
 def _rounded(shape: tuple[int, int], radius: float) -> np.ndarray:
@@ -545,6 +622,16 @@ def _background(kind: str, frame: tuple[int, int], rng: np.random.Generator) -> 
             image = cv2.resize(np.ascontiguousarray(image.transpose(1, 0, 2)), (width, height))
     elif kind == "cloth":
         image = _cloth(frame, rng) + cv2.GaussianBlur(noise, (0, 0), 0.8)[..., None] * 8
+    elif kind == "monitor":  # a dim room
+        yy = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+        dim = rng.uniform(25, 45) + 25 * yy + _soft(noise, 30)[..., None] * 30
+        image = dim * np.float32([1.0, 1.0, 1.08])
+    elif kind in ("projector", "whiteboard"):  # a painted wall, dimmer for a projection
+        level = rng.uniform(100, 140) if kind == "projector" else rng.uniform(185, 215)
+        wall = np.float32([1.0, 0.96, 0.9]) * level
+        image = (
+            wall + _soft(noise, 20)[..., None] * 20 + cv2.GaussianBlur(noise, (0, 0), 1)[..., None]
+        )
     else:
         level = rng.uniform(195, 222) if kind == "light_desk" else rng.uniform(228, 245)
         mottle = _soft(noise, 12) * 40
@@ -591,9 +678,11 @@ def _paste(
     quad: np.ndarray,
     rng: np.random.Generator,
     shape: np.ndarray | None = None,
+    lies_on: bool = True,
 ) -> np.ndarray:
-    """The page warped onto the scene at `quad`, over a soft contact shadow; `shape` is its
-    coverage (rounded corners), a full rectangle by default."""
+    """The page warped onto the scene at `quad`, over a soft contact shadow when it `lies_on`
+    the scene (not a screen or a projection); `shape` is its coverage (rounded corners), a full
+    rectangle by default."""
     height, width = scene.shape[:2]
     ph, pw = page.shape[:2]
     source = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
@@ -601,12 +690,30 @@ def _paste(
     warped = cv2.warpPerspective(page, matrix, (width, height), flags=cv2.INTER_LINEAR)
     cover = np.ones((ph, pw), np.float32) if shape is None else shape
     alpha = cv2.warpPerspective(cover, matrix, (width, height), flags=cv2.INTER_LINEAR)[..., None]
+    if not lies_on:
+        return warped.astype(np.float32) * alpha + scene * (1 - alpha)
     offset = rng.uniform(-1, 1, 2) * max(width, height) * 0.004
     shift = np.float32([[1, 0, offset[0]], [0, 1, offset[1]]])
     shadow = cv2.warpAffine(alpha[..., 0], shift, (width, height))
     shadow = cv2.GaussianBlur(shadow, (0, 0), max(width, height) * 0.004)[..., None]
     scene = scene * (1 - rng.uniform(0.15, 0.4) * shadow)
     return warped.astype(np.float32) * alpha + scene * (1 - alpha)
+
+
+def _bezel(
+    scene: np.ndarray, page_shape: tuple[int, int], quad: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """A monitor's dark bezel around the screen at `quad` (the screen's page image is
+    `page_shape`): the same plane, 3-6 % of the screen's width wider on every side."""
+    ph, pw = page_shape
+    source = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+    matrix = cv2.getPerspectiveTransform(source, quad.astype(np.float32))
+    rim = rng.uniform(0.03, 0.06) * max(pw, ph)
+    outer = np.float32([[-rim, -rim], [pw + rim, -rim], [pw + rim, ph + rim], [-rim, ph + rim]])
+    bezel_quad = cv2.perspectiveTransform(outer[None], matrix)[0]
+    size = (round(ph + 2 * rim), round(pw + 2 * rim))  # about 1:1, so its edges stay crisp
+    bezel = np.full((*size, 3), rng.uniform(12, 30), np.float32)
+    return _paste(scene, bezel, bezel_quad, rng)
 
 
 def _finger(scene: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:

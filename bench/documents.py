@@ -1,7 +1,7 @@
 """Document quality benchmark for processing types 0-2 (issue 3).
 
     bash bench/setup.sh        # once, as root: tesseract-ocr(-osd), fonts, rapidfuzz
-    .venv/bin/python bench/documents.py [--cases 80] [--seed 0] [--ocr-every 5]
+    .venv/bin/python bench/documents.py [--cases 92] [--seed 0] [--ocr-every 5]
         [--samples ../shared/samples] [--out bench/out/documents] [--no-speed]
 
 Generated cases (bench/docgen.py) have exact truth: page quad, quarter turn, text. Measured:
@@ -116,7 +116,7 @@ def main() -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=80)
+    parser.add_argument("--cases", type=int, default=92)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ocr-every", type=int, default=5, help="OCR every N-th case")
     parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared" / "samples")
