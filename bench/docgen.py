@@ -106,13 +106,11 @@ def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -
     elif extra in DISPLAYS:
         kind = "whiteboard" if extra == "whiteboard" else "slide"
         background = extra
-    aspect = {
-        "letter": rng.choice([1.414, 1.294]),
-        "landscape": 0.707,
-        "id_card": CARD_ASPECT,
-        "slide": SLIDE_ASPECT,
-        "whiteboard": BOARD_ASPECT,
-    }.get(kind, rng.uniform(2.2, 3.0))
+    # (Draws from `rng` exactly as before the fixed shapes were added: old cases stay as they were.)
+    fixed = {"id_card": CARD_ASPECT, "slide": SLIDE_ASPECT, "whiteboard": BOARD_ASPECT}
+    aspect = {"letter": rng.choice([1.414, 1.294]), "landscape": 0.707}.get(
+        kind, fixed[kind] if kind in fixed else rng.uniform(2.2, 3.0)
+    )
     shown_aspect = aspect if turned in (0, 180) else 1.0 / aspect  # height / width in the photo
     frame = _frame_size(size, shown_aspect, rng)
     cut = bool(rng.random() < 0.15) and extra is None
