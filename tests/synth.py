@@ -230,12 +230,12 @@ def _inset(quad: np.ndarray, fraction: float) -> np.ndarray:
 
 
 def display_scene(
-    kind: str, size: tuple[int, int] = (1200, 900), seed: int = 0
+    kind: str, size: tuple[int, int] = (1200, 900), seed: int = 0, bezel: float = 0.06
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """A slide on a monitor in a dim room ("monitor"), a slide projected on a wall
-    ("projector"), or a framed whiteboard on a wall ("whiteboard"), seen at an angle.
-    Returns the scene (RGB) and its quads: "content" (screen, slide or board surface) and
-    "outer" (with the bezel or frame)."""
+    """A slide on a monitor in a dim room ("monitor", its screen inset by `bezel` of the
+    monitor's size), a slide projected on a wall ("projector"), or a framed whiteboard on a
+    wall ("whiteboard"), seen at an angle. Returns the scene (RGB) and its quads: "content"
+    (screen, slide or board surface) and "outer" (with the bezel or frame)."""
     width, height = size
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -245,7 +245,7 @@ def display_scene(
     if kind == "monitor":
         room = (35 + 25 * yy / height)[..., None] * np.float32([1, 1, 1.1]) + noise
         scene = _paste(room, np.full((900, 1600, 3), (18, 18, 20), np.float32), outer)
-        content = _inset(outer, 0.06)
+        content = _inset(outer, bezel)
         glare = 0.85 + 0.15 * np.linspace(1, 0, 1280, dtype=np.float32)[None, :, None]
         scene = _paste(scene, _slide(1280, 720, rng) * glare, content)
     elif kind == "projector":

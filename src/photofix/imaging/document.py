@@ -5,8 +5,9 @@ model's mask when one is given, bright-paper thresholding, a flood fill of the b
 the frame, closed edge contours); each proposal's outline becomes a quad, each quad side is
 snapped onto the strongest straight colour edge near it, and the quads are scored by how well
 real edges support their sides, how well they agree with the mask, and how plausible their
-shape is. The winner's sides are then re-fitted on the full-resolution pixels (sub-pixel edge
-positions, robust line fit) and intersected into corners.
+shape is. When the winner frames another well-outlined quad with a dark, flat band (a monitor's
+bezel around its screen), the framed one is the document. Its sides are then re-fitted on the
+full-resolution pixels (sub-pixel edge positions, robust line fit) and intersected into corners.
 """
 
 from __future__ import annotations
@@ -39,6 +40,17 @@ MASK_ALONE = 0.75  # the most confidence a quad outlining the mask exactly gets 
 SMALL_QUAD_FRACTION = 0.15  # quads smaller than this may be content printed on a page
 DARK_CONTENT_PENALTY = 0.35  # edge evidence kept for a small quad darker than its surroundings
 CHROMA_STRETCH = 3.0  # Lab a/b (128 +- ~40 for strong colours) stretched for line detection
+# A frame (a monitor's bezel, a picture frame) around the best quad's content: the framed quad
+# covers at least FRAME_MIN_AREA of the outer one, keeps FRAME_GAP x the work diagonal clear of
+# three of its sides, has edge support of at least FRAME_EDGES and at most FRAME_EDGE_SLACK
+# below the outer's, and the band between them is FRAME_DARKER (Lab L) darker than what it
+# frames and at most FRAME_FLAT uneven (L, 10th to 90th percentile).
+FRAME_MIN_AREA = 0.6
+FRAME_GAP = 0.005
+FRAME_EDGES = 0.85
+FRAME_EDGE_SLACK = 0.05
+FRAME_DARKER = 25.0
+FRAME_FLAT = 15.0
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,7 @@ def find_document(
         mask = None if pending is None else pending.result()
     mask_quads = [] if mask is None else [(q, "mask") for q in _region_quads(mask >= 0.5)]
     candidates = _merged(_candidates(mask_quads, field), classical)
-    best = _best_quad(candidates, mask)
+    best = _best_quad(candidates, field, mask)
     if best is None:
         return None
     quad, confidence, method = best
@@ -180,17 +192,74 @@ def _same_proposal(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _best_quad(
-    candidates: list[_Candidate], mask: np.ndarray | None
+    candidates: list[_Candidate], field: EdgeField, mask: np.ndarray | None
 ) -> tuple[np.ndarray, float, str] | None:
-    best: tuple[np.ndarray, float, str] | None = None
-    for candidate in candidates:
-        for variant in candidate.variants:
-            score = _with_mask(variant.quad, *variant.evidence, mask)
-            if best is None or score > best[1]:
-                best = (variant.quad, score, f"{candidate.source}+{variant.how}")
-    if best is None or best[1] < MIN_CONFIDENCE:
+    scored = sorted(
+        (
+            (_with_mask(variant.quad, *variant.evidence, mask), variant, candidate.source)
+            for candidate in candidates
+            for variant in candidate.variants
+        ),
+        key=lambda item: -item[0],
+    )
+    if not scored or scored[0][0] < MIN_CONFIDENCE:
         return None
-    return best
+    score, variant, source = scored[0]
+    framed = _framed_inside(
+        variant, [item for item in scored[1:] if item[0] >= MIN_CONFIDENCE], field
+    )
+    if framed is not None:
+        score, variant, source = framed
+    return variant.quad, score, f"{source}+{variant.how}"
+
+
+def _framed_inside(
+    outer: _Variant, others: list[tuple[float, _Variant, str]], field: EdgeField
+) -> tuple[float, _Variant, str] | None:
+    """What `outer` frames, if anything: a screen in its bezel, a picture in its frame. That is
+    one of `others` inside `outer`, clear of at least three of its sides (the outer quad may
+    have snapped onto the screen's own edge on the fourth), as well outlined by edges, with a
+    band between them darker than what it frames and flat. A band along one side only, a card's
+    or a slide's title bar, is part of the document: its other three sides are the outer's.
+    Of several, the one clear of the most sides (the screen, not a quad half on the bezel)."""
+    area = _polygon_area(outer.quad)
+    gap = FRAME_GAP * math.hypot(*field.shape)
+    contour = outer.quad.astype(np.float32).reshape(-1, 1, 2)
+    framed: list[tuple[int, float, _Variant, str]] = []
+    for score, inner, source in others:
+        if inner.evidence[1] < max(FRAME_EDGES, outer.evidence[1] - FRAME_EDGE_SLACK):
+            continue
+        if not FRAME_MIN_AREA * area <= _polygon_area(inner.quad) < area:
+            continue
+        middles = (inner.quad + np.roll(inner.quad, -1, axis=0)) / 2
+        clear = [cv2.pointPolygonTest(contour, (float(x), float(y)), True) for x, y in middles]
+        sides = sum(c >= gap for c in clear)
+        if min(clear) < -gap or sides < 3:
+            continue
+        if _is_dark_flat_band(outer.quad, inner.quad, field):
+            framed.append((sides, score, inner, source))
+    if not framed:
+        return None
+    _, score, inner, source = max(framed, key=lambda item: item[:2])
+    return score, inner, source
+
+
+def _is_dark_flat_band(outer: np.ndarray, inner: np.ndarray, field: EdgeField) -> bool:
+    """Whether the band between the quads (a few px clear of both) is dark and featureless."""
+    inside = np.zeros(field.shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(inner).astype(np.int32)], 1)
+    band = np.zeros(field.shape, np.uint8)
+    cv2.fillPoly(band, [np.round(outer).astype(np.int32)], 1)
+    band = cv2.erode(band, np.ones((3, 3), np.uint8)) > cv2.dilate(
+        inside, np.ones((5, 5), np.uint8)
+    )
+    if band.sum() < 50:
+        return False
+    lightness = field.lab[..., 0]
+    ring = lightness[band]
+    spread = float(np.percentile(ring, 90) - np.percentile(ring, 10))
+    darker = float(np.median(lightness[inside > 0])) - float(np.median(ring))
+    return darker >= FRAME_DARKER and spread <= FRAME_FLAT
 
 
 def _snapped(quad: np.ndarray, field: EdgeField) -> list[np.ndarray]:
