@@ -183,7 +183,7 @@ def labelled_box_scene(
     return pixels, mask
 
 
-def _slide(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+def slide(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     """A presentation slide: a coloured title bar and bullet points on white (float RGB)."""
     slide = Image.new("RGB", (width, height), (248, 248, 250))
     draw = ImageDraw.Draw(slide)
@@ -247,12 +247,12 @@ def display_scene(
         scene = _paste(room, np.full((900, 1600, 3), (18, 18, 20), np.float32), outer)
         content = _inset(outer, bezel)
         glare = 0.85 + 0.15 * np.linspace(1, 0, 1280, dtype=np.float32)[None, :, None]
-        scene = _paste(scene, _slide(1280, 720, rng) * glare, content)
+        scene = _paste(scene, slide(1280, 720, rng) * glare, content)
     elif kind == "projector":
         wall = np.float32([120, 112, 100]) * (0.8 + 0.2 * xx / width)[..., None] + noise
         content = outer
-        slide = cv2.GaussianBlur(_slide(1280, 720, rng) * 0.95 + 5, (0, 0), 1.5)
-        scene = cv2.GaussianBlur(_paste(wall, slide, content), (0, 0), 1.2)
+        projected = cv2.GaussianBlur(slide(1280, 720, rng) * 0.95 + 5, (0, 0), 1.5)
+        scene = cv2.GaussianBlur(_paste(wall, projected, content), (0, 0), 1.2)
     elif kind == "whiteboard":
         mottle = cv2.GaussianBlur(rng.normal(0, 4, (height, width)).astype(np.float32), (0, 0), 5)
         wall = np.full((height, width, 3), (205, 198, 186), np.float32) + mottle[..., None]

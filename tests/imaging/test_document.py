@@ -14,7 +14,7 @@ import pytest
 from photofix.imaging import document, geometry
 from photofix.imaging.document import find_document
 from photofix.pipelines import PipelineOptions, run_pipeline
-from tests.synth import DEFAULT_QUAD, desk, display_scene, document_scene, text_page
+from tests.synth import DEFAULT_QUAD, desk, display_scene, document_scene, slide, text_page
 
 TOLERANCE = 0.015  # x image diagonal, per corner
 
@@ -76,6 +76,19 @@ def test_a_screen_is_found_inside_a_wide_bezel(models, seed):
     found = find_document(scene, models.saliency)
     assert found is not None
     assert quad_iou(found.corners, quads["content"], scene.shape[:2]) > 0.97
+
+
+def test_a_slides_dark_title_bar_is_not_taken_for_a_frame(models):
+    """A slide lying on a dark, flat surface: its navy title bar plus the surface around the
+    rest would make a dark band round the slide's white body, but not one of one colour."""
+    height, width = 900, 1200
+    surface = np.full((height, width, 3), (62, 50, 40), np.float32)
+    quad = np.float32([[200, 160], [1000, 190], [980, 700], [220, 720]])
+    scene = _paste(surface, slide(1280, 720, np.random.default_rng(4)), quad)
+    scene = np.clip(scene + np.random.default_rng(5).normal(0, 2, scene.shape), 0, 255)
+    found = find_document(scene.astype(np.uint8), models.saliency)
+    assert found is not None
+    assert quad_iou(found.corners, quad, (height, width)) > 0.97
 
 
 def test_no_page_in_a_plain_photo_is_not_invented(models):

@@ -42,15 +42,17 @@ DARK_CONTENT_PENALTY = 0.35  # edge evidence kept for a small quad darker than i
 CHROMA_STRETCH = 3.0  # Lab a/b (128 +- ~40 for strong colours) stretched for line detection
 # A frame (a monitor's bezel, a picture frame) around the best quad's content: the framed quad
 # covers at least FRAME_MIN_AREA of the outer one, keeps FRAME_GAP x the work diagonal clear of
-# three of its sides, has edge support of at least FRAME_EDGES and at most FRAME_EDGE_SLACK
-# below the outer's, and the band between them is FRAME_DARKER (Lab L) darker than what it
-# frames and at most FRAME_FLAT uneven (L, 10th to 90th percentile).
+# at least one of its sides, has edge support of at least FRAME_EDGES and at most
+# FRAME_EDGE_SLACK below the outer's, and the band around it is FRAME_DARKER (Lab L) darker
+# than what it frames, at most FRAME_FLAT uneven (L, 10th to 90th percentile) and of one
+# colour all round (FRAME_SAME).
 FRAME_MIN_AREA = 0.6
 FRAME_GAP = 0.005
 FRAME_EDGES = 0.85
 FRAME_EDGE_SLACK = 0.05
 FRAME_DARKER = 25.0
 FRAME_FLAT = 15.0
+FRAME_SAME = 10.0  # Lab distance: the band's colour on any two sides
 
 
 @dataclass(frozen=True)
@@ -217,11 +219,11 @@ def _framed_inside(
     outer: _Variant, others: list[tuple[float, _Variant, str]], field: EdgeField
 ) -> tuple[float, _Variant, str] | None:
     """What `outer` frames, if anything: a screen in its bezel, a picture in its frame. That is
-    one of `others` inside `outer`, clear of at least three of its sides (the outer quad may
-    have snapped onto the screen's own edge on the fourth), as well outlined by edges, with a
-    band between them darker than what it frames and flat. A band along one side only, a card's
-    or a slide's title bar, is part of the document: its other three sides are the outer's.
-    Of several, the one clear of the most sides (the screen, not a quad half on the bezel)."""
+    one of `others` inside `outer`, as well outlined by edges, ringed on all four sides by a
+    band as wide as its gap to `outer` (part of the ring may lie outside `outer`, which may have
+    snapped onto the screen's own edge on a side or two) that is darker than what it frames,
+    flat, and the same colour all round. A title bar along a side is not a frame: it does not
+    go round. Of several, the one clear of the most sides of `outer`."""
     area = _polygon_area(outer.quad)
     gap = FRAME_GAP * math.hypot(*field.shape)
     contour = outer.quad.astype(np.float32).reshape(-1, 1, 2)
@@ -233,33 +235,56 @@ def _framed_inside(
             continue
         middles = (inner.quad + np.roll(inner.quad, -1, axis=0)) / 2
         clear = [cv2.pointPolygonTest(contour, (float(x), float(y)), True) for x, y in middles]
-        sides = sum(c >= gap for c in clear)
-        if min(clear) < -gap or sides < 3:
+        widths = [c for c in clear if c >= gap]
+        if min(clear) < -gap or not widths:
             continue
-        if _is_dark_flat_band(outer.quad, inner.quad, field):
-            framed.append((sides, score, inner, source))
+        if _is_frame(inner.quad, float(np.median(widths)), field):
+            framed.append((len(widths), score, inner, source))
     if not framed:
         return None
     _, score, inner, source = max(framed, key=lambda item: item[:2])
     return score, inner, source
 
 
-def _is_dark_flat_band(outer: np.ndarray, inner: np.ndarray, field: EdgeField) -> bool:
-    """Whether the band between the quads (a few px clear of both) is dark and featureless."""
+def _is_frame(quad: np.ndarray, width: float, field: EdgeField) -> bool:
+    """Whether a band `width` px wide around `quad` (a few px clear of it) is darker than the
+    quad's inside, flat, and of one colour on all four sides."""
     inside = np.zeros(field.shape, np.uint8)
-    cv2.fillPoly(inside, [np.round(inner).astype(np.int32)], 1)
-    band = np.zeros(field.shape, np.uint8)
-    cv2.fillPoly(band, [np.round(outer).astype(np.int32)], 1)
-    band = cv2.erode(band, np.ones((3, 3), np.uint8)) > cv2.dilate(
-        inside, np.ones((5, 5), np.uint8)
-    )
-    if band.sum() < 50:
+    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
+    reach = max(3, round(width))
+    ring = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    ring = (ring > cv2.dilate(inside, np.ones((5, 5), np.uint8))) & _inside_mask(field.shape)
+    if ring.sum() < 50:
         return False
-    lightness = field.lab[..., 0]
-    ring = lightness[band]
-    spread = float(np.percentile(ring, 90) - np.percentile(ring, 10))
-    darker = float(np.median(lightness[inside > 0])) - float(np.median(ring))
-    return darker >= FRAME_DARKER and spread <= FRAME_FLAT
+    lab = field.lab
+    lightness = lab[..., 0][ring]
+    spread = float(np.percentile(lightness, 90) - np.percentile(lightness, 10))
+    darker = float(np.median(lab[..., 0][inside > 0])) - float(np.median(lightness))
+    if darker < FRAME_DARKER or spread > FRAME_FLAT:
+        return False
+    sides = [lab[ring & _beside(quad, k, field.shape)] for k in range(4)]
+    medians = [np.median(side, axis=0) for side in sides if len(side) >= 10]
+    if len(medians) < 4:
+        return False
+    return max(float(np.linalg.norm(a - b)) for a in medians for b in medians) <= FRAME_SAME
+
+
+def _beside(quad: np.ndarray, k: int, shape: tuple[int, int]) -> np.ndarray:
+    """Pixels on the outer side of the quad's side k (between the lines through its
+    neighbouring sides' corners and the centre)."""
+    centre = quad.mean(axis=0)
+    p, q = quad[k], quad[(k + 1) % 4]
+    far = [centre + (p - centre) * 4, centre + (q - centre) * 4]
+    wedge = np.zeros(shape, np.uint8)
+    cv2.fillPoly(wedge, [np.round(np.array([centre, *far])).astype(np.int32)], 1)
+    return wedge > 0
+
+
+def _inside_mask(shape: tuple[int, int]) -> np.ndarray:
+    """The frame minus a 2 px border (a band running off the photo is not seen)."""
+    inside = np.zeros(shape, bool)
+    inside[2:-2, 2:-2] = True
+    return inside
 
 
 def _snapped(quad: np.ndarray, field: EdgeField) -> list[np.ndarray]:
