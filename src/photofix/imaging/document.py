@@ -253,7 +253,7 @@ def _is_frame(quad: np.ndarray, width: float, field: EdgeField) -> bool:
     cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
     reach = max(3, round(width))
     ring = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
-    ring = (ring > cv2.dilate(inside, np.ones((5, 5), np.uint8))) & _inside_mask(field.shape)
+    ring = (ring > cv2.dilate(inside, np.ones((5, 5), np.uint8))) & _off_border(field.shape)
     if ring.sum() < 50:
         return False
     lab = field.lab
@@ -270,8 +270,7 @@ def _is_frame(quad: np.ndarray, width: float, field: EdgeField) -> bool:
 
 
 def _beside(quad: np.ndarray, k: int, shape: tuple[int, int]) -> np.ndarray:
-    """Pixels on the outer side of the quad's side k (between the lines through its
-    neighbouring sides' corners and the centre)."""
+    """The wedge from the quad's centre out through its side k: what lies beyond that side."""
     centre = quad.mean(axis=0)
     p, q = quad[k], quad[(k + 1) % 4]
     far = [centre + (p - centre) * 4, centre + (q - centre) * 4]
@@ -280,8 +279,8 @@ def _beside(quad: np.ndarray, k: int, shape: tuple[int, int]) -> np.ndarray:
     return wedge > 0
 
 
-def _inside_mask(shape: tuple[int, int]) -> np.ndarray:
-    """The frame minus a 2 px border (a band running off the photo is not seen)."""
+def _off_border(shape: tuple[int, int]) -> np.ndarray:
+    """All but a 2 px border of the image (where a band runs off the photo it is not seen)."""
     inside = np.zeros(shape, bool)
     inside[2:-2, 2:-2] = True
     return inside
