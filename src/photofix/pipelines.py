@@ -237,7 +237,8 @@ def _locate_and_crop(
         "model": segmenter.name,
     }
     with timings.step("backdrop"):
-        # On a studio backdrop, what it cannot explain next to the subject is subject too.
+        # On a studio backdrop, what it cannot explain next to the subject is subject too,
+        # and where it shows plainly, the subject ends.
         fitted = fit_backdrop(rgb, found.mask)
         if fitted is not None:
             found = subject.complete_on_backdrop(found, rgb, fitted)

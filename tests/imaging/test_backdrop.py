@@ -304,3 +304,17 @@ def test_a_subject_with_nothing_missed_is_left_as_it_is():
     completed = subject.complete_on_backdrop(found, image, backdrop)
     assert completed.bbox == found.bbox
     assert np.array_equal(completed.mask, found.mask)
+
+
+def test_the_masks_halo_over_plain_backdrop_does_not_widen_the_box():
+    """A blurry model mask reaches well past the carton; where the photo there is the sweep
+    itself, the box follows the carton (the shadow to its right may stay in it)."""
+    rng = np.random.default_rng(13)
+    image, parts = carton_scene(rng, cap=False)
+    found = _detection(low_res_mask(parts["body"], blur=8.0), SIZE)
+    x0, y0, _, y1 = found.bbox
+    assert x0 < 436 and y0 < 290 and y1 > 812  # the halo widens the model's box
+    backdrop = fit_backdrop(image, low_res_mask(parts["body"]))
+    assert backdrop is not None
+    x0, y0, _, y1 = subject.complete_on_backdrop(found, image, backdrop).bbox
+    assert 444 <= x0 <= 450 and 294 <= y0 <= 300 and 798 <= y1 <= 806

@@ -132,9 +132,8 @@ def unexplained_parts(
     core = (mask >= 0.5).view(np.uint8)
     if not core.any():
         return np.zeros(mask.shape, bool)
-    level = PART_NOISE * max(noise, NOISE_FLOOR) / 255.0
-    distance = cv2.GaussianBlur(pixel_length(image - behind), (0, 0), 1.0)
-    far = distance > level
+    level = _part_level(noise)
+    far = ~shows_backdrop(image, behind, noise)
     # Anything beyond reach of the object is left alone (another prop, a reflection's tail).
     width, height = cv2.boundingRect(core)[2:]
     reach = cv2.distanceTransform(1 - core, cv2.DIST_L2, 3) <= PART_REACH * max(width, height)
@@ -154,6 +153,17 @@ def unexplained_parts(
     for label in np.flatnonzero(touching):
         touching[label] = np.median(shade[labels == label]) >= SHADE_MARGIN * level
     return touching[labels]
+
+
+def shows_backdrop(image: np.ndarray, behind: np.ndarray, noise: float) -> np.ndarray:
+    """Where `image` (float RGB in [0, 1]) is the backdrop `behind` it, to within PART_NOISE x
+    its `noise` (levels of 255)."""
+    distance = cv2.GaussianBlur(pixel_length(image - behind), (0, 0), 1.0)
+    return distance <= _part_level(noise)
+
+
+def _part_level(noise: float) -> float:
+    return PART_NOISE * max(noise, NOISE_FLOOR) / 255.0
 
 
 def _off_shadow(image: np.ndarray, behind: np.ndarray) -> np.ndarray:

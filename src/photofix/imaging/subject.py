@@ -12,7 +12,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photofix.imaging.backdrop import PART_REACH, RIM_OPEN, Backdrop, unexplained_parts
+from photofix.imaging.backdrop import (
+    PART_REACH,
+    RIM_OPEN,
+    Backdrop,
+    shows_backdrop,
+    unexplained_parts,
+)
 from photofix.imaging.geometry import fit_size, shrink
 from photofix.imaging.protocols import SaliencyModel
 
@@ -146,8 +152,9 @@ def complete_on_backdrop(
     found: SubjectDetection, rgb: np.ndarray, backdrop: Backdrop
 ) -> SubjectDetection:
     """`found` with the parts next to it that the studio `backdrop` cannot explain added to
-    its mask and box: the model half-misses pale parts of white products on a white sweep
-    (a cap, a sole), and a crop to its mask alone would cut them off."""
+    its mask and box (the model half-misses pale parts of white products on a white sweep, a
+    cap or a sole, and a crop to its mask alone would cut them off), and its box no wider than
+    the subject where the mask's soft halo lies over plain backdrop."""
     height, width = rgb.shape[:2]
     region = _reach_region(found.mask)
     if region is None:
@@ -162,22 +169,19 @@ def complete_on_backdrop(
     fx, fy = (px1 - px0) / cols, (py1 - py0) / rows
     to_photo = np.array([[fx, 0.0, px0 + 0.5 * fx - 0.5], [0.0, fy, py0 + 0.5 * fy - 0.5]])
     behind = backdrop.in_crop(to_photo).render((rows, cols)) * np.float32(1.0 / 255.0)
-    mask = found.mask[my0:my1, mx0:mx1]
+    roi = np.s_[my0:my1, mx0:mx1]
+    mask = found.mask[roi]
     parts = unexplained_parts(image, mask, behind, backdrop.noise)
-    if not parts.any():
-        return found
     completed = found.mask.copy()
-    completed[my0:my1, mx0:mx1] = np.where(parts, np.maximum(mask, COMPLETE_LEVEL), mask)
-    box = _box_of(completed >= EXTENT_LEVEL)
+    completed[roi] = np.where(parts, np.maximum(mask, COMPLETE_LEVEL), mask)
+    # The box: the mask's soft halo where the photo plainly shows the backdrop is no subject
+    # (it would widen the crop's margin on that side only).
+    extent = completed >= EXTENT_LEVEL
+    extent[roi] &= ~(shows_backdrop(image, behind, backdrop.noise) & (completed[roi] < CORE_LEVEL))
+    box = _box_of(extent)
     if box is None:
         return found
-    x0, y0, x1, y1 = _photo_box(box, found.scale, width, height)
-    bbox = (
-        min(x0, found.bbox[0]),
-        min(y0, found.bbox[1]),
-        max(x1, found.bbox[2]),
-        max(y1, found.bbox[3]),
-    )
+    bbox = _photo_box(box, found.scale, width, height)
     return SubjectDetection(bbox, completed, found.confidence, found.scale)
 
 
