@@ -123,17 +123,18 @@ def _least_squares(design: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def unexplained_parts(
-    image: np.ndarray, mask: np.ndarray, behind: np.ndarray, noise: float
+    image: np.ndarray, mask: np.ndarray, behind: np.ndarray, noise: float, shown: np.ndarray
 ) -> np.ndarray:
     """Where, next to the object of soft `mask` (>= 0.5), the `image` (float RGB in [0, 1])
     is neither the backdrop `behind` it nor a shadow on it: parts of the object the model
     half-missed, such as a white cap or a pale sole on a white sweep. `noise`: the backdrop's,
-    levels of 255. A bool map of `mask`'s shape."""
+    levels of 255; `shown`: where the image is the backdrop (`shows_backdrop`). A bool map of
+    `mask`'s shape."""
     core = (mask >= 0.5).view(np.uint8)
     if not core.any():
         return np.zeros(mask.shape, bool)
     level = _part_level(noise)
-    far = ~shows_backdrop(image, behind, noise)
+    far = ~shown
     # Anything beyond reach of the object is left alone (another prop, a reflection's tail).
     width, height = cv2.boundingRect(core)[2:]
     reach = cv2.distanceTransform(1 - core, cv2.DIST_L2, 3) <= PART_REACH * max(width, height)
@@ -149,7 +150,7 @@ def unexplained_parts(
     touching &= stats[:, cv2.CC_STAT_AREA] >= PART_MIN_AREA * float(core.sum())
     # A shadow is the backdrop darkened: same colour, less light. A part is off that colour.
     # (Decided per region: a shadow's pixels are not told from a pale part's one by one.)
-    shade = _off_shadow(image, behind)
+    shade = cv2.GaussianBlur(shadow_fit(image, behind)[1], (0, 0), 1.0)
     for label in np.flatnonzero(touching):
         touching[label] = np.median(shade[labels == label]) >= SHADE_MARGIN * level
     return touching[labels]
@@ -166,13 +167,15 @@ def _part_level(noise: float) -> float:
     return PART_NOISE * max(noise, NOISE_FLOOR) / 255.0
 
 
-def _off_shadow(image: np.ndarray, behind: np.ndarray) -> np.ndarray:
-    """Distance of each pixel from the backdrop darkened by the factor that best explains it."""
+def shadow_fit(image: np.ndarray, behind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the factor the backdrop `behind` is darkened (or brightened) by that best
+    explains `image` (least squares over RGB), and the distance of the pixel from the backdrop
+    darkened by it (clipped to [SHADOW_FLOOR, 1]: no deeper than a shadow goes)."""
     gain = np.einsum("hwc,hwc->hw", image, behind) / np.maximum(
         np.einsum("hwc,hwc->hw", behind, behind), 1e-6
     )
     shaded = behind * np.clip(gain, SHADOW_FLOOR, 1.0)[..., None]
-    return cv2.GaussianBlur(pixel_length(image - shaded), (0, 0), 1.0)
+    return gain, pixel_length(image - shaded)
 
 
 def pixel_length(vectors: np.ndarray) -> np.ndarray:

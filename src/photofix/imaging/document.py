@@ -249,8 +249,7 @@ def _framed_inside(
 def _is_frame(quad: np.ndarray, width: float, field: EdgeField) -> bool:
     """Whether a band `width` px wide around `quad` (a few px clear of it) is darker than the
     quad's inside, flat, and of one colour on all four sides."""
-    inside = np.zeros(field.shape, np.uint8)
-    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
+    inside = _polygon_mask(quad, field.shape)
     reach = max(3, round(width))
     ring = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
     ring = (ring > cv2.dilate(inside, np.ones((5, 5), np.uint8))) & _off_border(field.shape)
@@ -274,9 +273,7 @@ def _beside(quad: np.ndarray, k: int, shape: tuple[int, int]) -> np.ndarray:
     centre = quad.mean(axis=0)
     p, q = quad[k], quad[(k + 1) % 4]
     far = [centre + (p - centre) * 4, centre + (q - centre) * 4]
-    wedge = np.zeros(shape, np.uint8)
-    cv2.fillPoly(wedge, [np.round(np.array([centre, *far])).astype(np.int32)], 1)
-    return wedge > 0
+    return _polygon_mask(np.array([centre, *far]), shape) > 0
 
 
 def _off_border(shape: tuple[int, int]) -> np.ndarray:
@@ -870,8 +867,7 @@ def _surround_factor(quad: np.ndarray, field: EdgeField) -> float:
     photo printed on a page (or on an already cropped scan), whose surroundings are the paper.
     A page is the lightest large thing in its photo, or at least not darker than its desk."""
     height, width = field.shape
-    inside = np.zeros(field.shape, np.uint8)
-    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
+    inside = _polygon_mask(quad, field.shape)
     area = float(inside.mean())
     if area >= SMALL_QUAD_FRACTION:
         return 1.0
@@ -886,12 +882,17 @@ def _surround_factor(quad: np.ndarray, field: EdgeField) -> float:
 
 def _mask_agreement(quad: np.ndarray, mask: np.ndarray) -> float:
     """Soft IoU between the quad and the page mask."""
-    inside = np.zeros(mask.shape, np.uint8)
-    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
-    inside_f = inside.astype(np.float32)
+    inside_f = _polygon_mask(quad, mask.shape).astype(np.float32)
     intersection = float((mask * inside_f).sum())
     union = float(np.maximum(mask, inside_f).sum())
     return intersection / union if union > 0 else 0.0
+
+
+def _polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """uint8 0/1 map of the pixels inside the polygon `points` (a quad, a wedge)."""
+    inside = np.zeros(shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(points).astype(np.int32)], 1)
+    return inside
 
 
 def _shape_plausibility(quad: np.ndarray, shape: tuple[int, int]) -> float:

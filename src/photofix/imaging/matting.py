@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photofix.imaging.backdrop import SHADOW_FLOOR, Backdrop, pixel_length
+from photofix.imaging.backdrop import SHADOW_FLOOR, Backdrop, pixel_length, shadow_fit
 
 # Target long side of the working resolution (the image is area-averaged by a whole factor,
 # which is 3x faster than an arbitrary one). The model mask carries ~320 px of information;
@@ -460,11 +460,7 @@ def _with_shadows(
     """Grow holes over the shadow the object casts into them: the backdrop darkened (same
     chromaticity, at least SHADOW_FLOOR of its brightness) and smooth, unlike a thin dark
     strand of the object itself, which stands out from its own blur."""
-    gain = np.einsum("hwc,hwc->hw", image, behind) / np.maximum(
-        np.einsum("hwc,hwc->hw", behind, behind), 1e-6
-    )
-    shaded = behind * np.clip(gain, SHADOW_FLOOR, 1.0)[..., None]
-    off_colour = pixel_length(image - shaded)
+    gain, off_colour = shadow_fit(image, behind)
     shadow = (off_colour < level) & (detail < level) & (gain >= SHADOW_FLOOR) & inside
     grown = hole.view(np.uint8)
     reach = shadow.view(np.uint8) | grown

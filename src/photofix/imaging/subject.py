@@ -171,13 +171,14 @@ def complete_on_backdrop(
     behind = backdrop.in_crop(to_photo).render((rows, cols)) * np.float32(1.0 / 255.0)
     roi = np.s_[my0:my1, mx0:mx1]
     mask = found.mask[roi]
-    parts = unexplained_parts(image, mask, behind, backdrop.noise)
+    shown = shows_backdrop(image, behind, backdrop.noise)
+    parts = unexplained_parts(image, mask, behind, backdrop.noise, shown)
     completed = found.mask.copy()
     completed[roi] = np.where(parts, np.maximum(mask, COMPLETE_LEVEL), mask)
     # The box: the mask's soft halo where the photo plainly shows the backdrop is no subject
     # (it would widen the crop's margin on that side only).
     extent = completed >= EXTENT_LEVEL
-    extent[roi] &= ~(shows_backdrop(image, behind, backdrop.noise) & (completed[roi] < CORE_LEVEL))
+    extent[roi] &= ~(shown & (completed[roi] < CORE_LEVEL))
     box = _box_of(extent)
     if box is None:
         return found
