@@ -115,3 +115,39 @@ def test_a_grey_table_header_keeps_its_fill_while_a_shadow_goes():
     shadowed = out[300:340, 150:250]  # under the soft shadow blob
     paper = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)[300:340, 150:250] > 240
     assert np.percentile(shadowed[paper], 10) >= 235
+
+
+def _paper_lab(out: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    lab = cv2.cvtColor(out.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    return np.median(lab[paper], axis=0)
+
+
+def test_coloured_paper_keeps_its_colour_and_loses_its_shadow(scene):
+    """A yellow sticky-note page under the same shadow: the paper comes out yellow (not blown
+    out to white), the same yellow in the shadow as in the light, and the ink stays dark."""
+    page, masks = page_with_marks()
+    yellow = np.float32([1.0, 0.93, 0.56])  # paper (250, 232, 140): Lab chroma ~50
+    photo = under_shadow(np.clip(page * yellow, 0, 255).astype(np.uint8))
+    out = enhance.enhance_document(photo, "color")
+    lab = cv2.cvtColor(out.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    paper = lab[masks["paper"]]
+    assert np.median(paper[:, 2]) > 35  # strongly yellow (b*), as the paper was
+    assert abs(np.median(paper[:, 1])) < 8  # and not shifted towards red or green
+    assert np.median(paper[:, 0]) > 88  # at full exposure: bright, not the shadow's dull tone
+    shaded = masks["paper"].copy()
+    shaded[:, 500:] = False  # the left half holds the shadow blob, the right the light
+    lit = masks["paper"] & ~shaded
+    assert np.linalg.norm(_paper_lab(out, shaded) - _paper_lab(out, lit)) < 4  # evened out
+    assert paper[:, 0].std() < 3
+    assert np.median(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[masks["ink"]]) < 90
+
+
+def test_a_light_cast_on_white_paper_is_taken_out(scene):
+    """White paper photographed under warm light (Lab chroma ~9) comes out white."""
+    page, masks = page_with_marks()
+    warm = np.float32([1.0, 0.97, 0.89])
+    photo = under_shadow(np.clip(page * warm, 0, 255).astype(np.uint8))
+    cast = _paper_lab(photo, masks["paper"])
+    assert 6 < np.hypot(cast[1], cast[2]) < enhance.PAPER_TINT_FROM  # the cast is there
+    paper = _paper_lab(enhance.enhance_document(photo, "color"), masks["paper"])
+    assert np.hypot(paper[1], paper[2]) < 1.5 and paper[0] > 97

@@ -1,4 +1,4 @@
-"""Scanner look for photographed documents: even lighting, white paper, crisp ink, colour kept.
+"""Scanner look for photographed documents: even lighting, clean paper, crisp ink, colour kept.
 
 The paper's colour under the photo's light (its "background") is estimated on a small copy:
 a morphological closing wipes out the ink (text, lines, stamps are thin), pictures and other
@@ -6,8 +6,10 @@ large printed areas are recognised by the texture they keep after closing and fi
 the surrounding paper. The background is upscaled once; dividing the photo by it removes
 shadows, gradients and the paper's tint in one step while ink keeps its colour relative to the
 paper. White and black points come from the flattened paper's own statistics, and a gentle
-unsharp mask crisps the ink. Everything heavy runs small; full-resolution work is a handful of
-uint8 OpenCV passes (a 12 MP photo takes about 0.1-0.15 s on one core).
+unsharp mask crisps the ink. Paper that is clearly coloured (a sticky note, a pink form, a
+legal pad) gets its colour back, evened out: only a faint tint is taken for the light's cast.
+Everything heavy runs small; full-resolution work is a handful of uint8 OpenCV passes (a
+12 MP photo takes about 0.1-0.15 s on one core).
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ SHARPEN_AMOUNT = 0.6
 FILL_DEPTH = 12.0
 FILL_REACH = 4
 FILL_SHARPNESS = 0.2
+# Lab chroma of the paper up to which its tint is the light's cast (white balance is never
+# perfect: white pages measure 1-12 on real photos), and from which it is all the paper's own
+# (sticky notes 20-30, a pink prescription 17, a yellow legal pad 19); linear in between.
+PAPER_TINT_FROM = 12.0
+PAPER_TINT_FULL = 22.0
+PAPER_BRIGHTEST = 250.0  # coloured paper's brightest channel in the output
+PAPER_MIN_FRACTION = 0.05  # with less bare paper than this, the image is a photo, not a page
 SAUVOLA_K = 0.2
 SAUVOLA_R = 128.0
 
@@ -41,7 +50,7 @@ def enhance_document(rgb: np.ndarray, mode: str = "color") -> np.ndarray:
     if mode == "none":
         return rgb
     image, alpha = _split(rgb)
-    flat = flatten(image)
+    flat, paper = flatten(image)
     if mode == "bw":
         out = binarize(cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY))
     elif mode == "gray":
@@ -49,7 +58,11 @@ def enhance_document(rgb: np.ndarray, mode: str = "color") -> np.ndarray:
         out = sharpen(cv2.LUT(gray, levels_lut(gray), dst=gray))
     else:
         lut = levels_lut(cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY))
-        out = sharpen(cv2.LUT(flat, lut, dst=flat))
+        out = cv2.LUT(flat, lut, dst=flat)
+        tint = paper_tint(paper)
+        if tint is not None:  # ink on coloured paper is darkened by it too: multiply
+            out = cv2.multiply(out, (*(tint / 255.0), 0.0), dst=out)
+        out = sharpen(out)
     if out.ndim == 2:
         out = cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
     return out if alpha is None else np.dstack([out, alpha])
@@ -68,15 +81,32 @@ def _split(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 # --- background ------------------------------------------------------------------------------
 
 
-def flatten(image: np.ndarray) -> np.ndarray:
-    """The image divided by its paper background: paper ~255 everywhere, ink keeps its ratio.
+def flatten(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The image divided by its paper background (paper ~255 everywhere, ink keeps its ratio),
+    and the paper's colour in the photo (RGB; None when there is hardly any bare paper).
 
     The background is first lowered by a few noise sigmas, so paper grain clips to white
     uniformly: in a shadow the division amplifies noise, and a fixed white point would leave
     shadowed paper speckled."""
-    background = estimate_background(image, lower=NOISE_HEADROOM * noise_sigma(image))
+    background, paper = estimate_background(image, lower=NOISE_HEADROOM * noise_sigma(image))
     # Into the background's own buffer: a fresh 12 MP array costs ~8 ms in page faults alone.
-    return cv2.divide(image, background, dst=background, scale=255.0)
+    return cv2.divide(image, background, dst=background, scale=255.0), paper
+
+
+def paper_tint(paper: np.ndarray | None) -> np.ndarray | None:
+    """The colour (RGB, 0-255) that flattened white paper should take back, or None for white.
+
+    The tint keeps the paper's hue and saturation at full exposure (brightest channel at
+    PAPER_BRIGHTEST), in proportion to how surely its chroma is the paper's own."""
+    if paper is None:
+        return None
+    pixel = np.asarray(paper, np.float32).reshape(1, 1, 3) / 255.0
+    _, a, b = cv2.cvtColor(pixel, cv2.COLOR_RGB2Lab)[0, 0]
+    weight = (float(np.hypot(a, b)) - PAPER_TINT_FROM) / (PAPER_TINT_FULL - PAPER_TINT_FROM)
+    if weight <= 0.0:
+        return None
+    colour = np.asarray(paper, np.float64) * PAPER_BRIGHTEST / max(float(np.max(paper)), 1.0)
+    return 255.0 - min(weight, 1.0) * (255.0 - np.minimum(colour, 255.0))
 
 
 def noise_sigma(image: np.ndarray) -> float:
@@ -86,9 +116,12 @@ def noise_sigma(image: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(diff)) / np.sqrt(2.0))
 
 
-def estimate_background(image: np.ndarray, lower: float = 0.0) -> np.ndarray:
+def estimate_background(
+    image: np.ndarray, lower: float = 0.0
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Full-resolution uint8 estimate of the bare paper's colour under the photo's light,
-    minus `lower` grey levels (never below 1)."""
+    minus `lower` grey levels (never below 1); and the lit paper's median colour (RGB), None
+    when there is hardly any bare paper."""
     height, width = image.shape[:2]
     small = _shrink(image, WORK_SIDE)
     k = _odd(max(3, round(CLOSE_FRACTION * max(small.shape[:2]))))
@@ -99,7 +132,18 @@ def estimate_background(image: np.ndarray, lower: float = 0.0) -> np.ndarray:
     background = _fill_from_paper(closed, paper)
     background = cv2.GaussianBlur(background, (0, 0), 1.0)
     background = np.maximum(cv2.subtract(background, (lower, lower, lower, 0)), 1)
-    return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+    full = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+    return full, _lit_paper_colour(closed, paper)
+
+
+def _lit_paper_colour(closed: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
+    """Median colour of the brighter half of the bare paper (what is in shadow, or is a desk
+    in the frame, is darker)."""
+    if paper.mean() < PAPER_MIN_FRACTION:
+        return None
+    bare = closed[paper]
+    gray = bare.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    return np.median(bare[gray >= np.median(gray)], axis=0)
 
 
 def _paper_mask(small: np.ndarray, closed: np.ndarray, k: int) -> np.ndarray:
@@ -180,7 +224,7 @@ def _fill_from_paper(closed: np.ndarray, paper: np.ndarray) -> np.ndarray:
     coarser levels supply what finer ones miss, so holes get a smooth, local fill)."""
     if paper.all():
         return closed
-    if paper.mean() < 0.05:  # (almost) no bare paper: a photo, not a document; leave it be
+    if paper.mean() < PAPER_MIN_FRACTION:  # a photo, not a document; leave it be
         return np.full_like(closed, 255)
     weight = paper.astype(np.float32)
     filled = _push_pull(closed.astype(np.float32) * weight[..., None], weight)
