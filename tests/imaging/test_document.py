@@ -238,3 +238,20 @@ def test_a_finger_over_a_corner_does_not_bend_the_page_outline(models):
     found = find_document(scene, models.saliency)
     assert found is not None
     assert corner_error(found.corners, quad, size) < 0.005
+
+
+def test_a_steep_side_cutting_a_corner_off_the_photo_gets_a_frame_variant():
+    """A page whose top runs off the photo shows no top edge; a quad fitted to what is seen may
+    cut across it with a steep side that leaves the photo (a book page shot close up). Its
+    variant with that side on the frame must be offered, and the edges must prefer it."""
+    work = np.full((480, 640, 3), 60, np.uint8)
+    page = np.int32([[100, -100], [440, -100], [450, 470], [90, 460]])
+    cv2.fillPoly(work, [page], (235, 232, 225))
+    field = document.EdgeField(work)
+    steep = np.float32([[100, 110], [432, -80], [448, 465], [92, 458]])  # top side: ~30 degrees
+    variants = document._with_frame_variants(steep, field)
+    on_frame = [q for q, _ in variants if np.abs(q[:2, 1] + 0.5).max() < 1e-3]
+    assert on_frame, "no variant with the top side on the frame"
+    shape, edges = document.edge_evidence(on_frame[0], field)
+    steep_shape, steep_edges = document.edge_evidence(steep, field)
+    assert shape * edges > steep_shape * steep_edges

@@ -40,6 +40,10 @@ MASK_ALONE = 0.75  # the most confidence a quad outlining the mask exactly gets 
 SMALL_QUAD_FRACTION = 0.15  # quads smaller than this may be content printed on a page
 DARK_CONTENT_PENALTY = 0.35  # edge evidence kept for a small quad darker than its surroundings
 CHROMA_STRETCH = 3.0  # Lab a/b (128 +- ~40 for strong colours) stretched for line detection
+# A side may be replaced by the frame edge it faces within these |cos| of the edge's normal
+# (~15 degrees), or ~35 degrees for a side running out of the photo.
+FRAME_FACING = 0.96
+FRAME_FACING_STEEP = 0.82
 # A frame (a monitor's bezel, a picture frame) around the best quad's content: the framed quad
 # covers at least FRAME_MIN_AREA of the outer one, keeps FRAME_GAP x the work diagonal clear of
 # at least one of its sides, has edge support of at least FRAME_EDGES and at most
@@ -654,7 +658,7 @@ def _with_frame_variants(quad: np.ndarray, field: EdgeField) -> list[tuple[np.nd
         if _on_border(p, q, field.shape, BORDER_TOL):
             continue
         normal = _outward_normal(p, q, centre)
-        frame = _frame_line(normal, field.shape)
+        frame = _frame_line(normal, field.shape, steep=_leaves_frame(p, q, field.shape))
         if frame is not None and side_support(p, q, normal, field) < WEAK_SIDE:
             weak.append((k, frame))
     variants = [(quad, "edges")]
@@ -669,19 +673,38 @@ def _with_frame_variants(quad: np.ndarray, field: EdgeField) -> list[tuple[np.nd
     return variants
 
 
-def _frame_line(normal: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
-    """The frame edge a side faces, when the side is within ~15 degrees of parallel to it."""
+def _frame_line(
+    normal: np.ndarray, shape: tuple[int, int], *, steep: bool = False
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The frame edge a side faces, when the side is within ~15 degrees of parallel to it, or
+    within ~35 (`steep`) for a side that runs out of the photo: where a page's corner is cut
+    off by the frame, the visible page is a pentagon, and a quad fitted to it cuts the corner
+    with a steep side that the frame explains better."""
     height, width = shape
     left, top, right, bottom = -0.5, -0.5, width - 0.5, height - 0.5
-    if normal[1] < -0.96:
+    facing = FRAME_FACING_STEEP if steep else FRAME_FACING
+    if normal[1] < -facing:
         return np.array([left, top]), np.array([right, top])
-    if normal[1] > 0.96:
+    if normal[1] > facing:
         return np.array([left, bottom]), np.array([right, bottom])
-    if normal[0] < -0.96:
+    if normal[0] < -facing:
         return np.array([left, top]), np.array([left, bottom])
-    if normal[0] > 0.96:
+    if normal[0] > facing:
         return np.array([right, top]), np.array([right, bottom])
     return None
+
+
+def _leaves_frame(p: np.ndarray, q: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether one end of the side lies outside the photo (beyond the border tolerance)."""
+    height, width = shape
+    ends = np.stack([p, q])
+    outside = (
+        (ends[:, 0] < -BORDER_TOL)
+        | (ends[:, 0] > width - 1 + BORDER_TOL)
+        | (ends[:, 1] < -BORDER_TOL)
+        | (ends[:, 1] > height - 1 + BORDER_TOL)
+    )
+    return bool(outside.any())
 
 
 # --- snapping and scoring ---------------------------------------------------------------------
