@@ -11,6 +11,8 @@ ID card (rounded corners; its truth is the rectangle they round off) and a page 
 finger over one corner (the truth is the page's corner under it). From DISPLAY_CASES on they
 take turns at DISPLAYS: a slide on a monitor in a dim room (the truth is the screen, not the
 bezel), a slide projected on a wall, and a framed whiteboard on a wall (frame included).
+From COLOURED_CASES on the page is printed on coloured paper (PAPERS, in turn): a scan keeps
+that colour, evened out, so the truth for enhancement is the paper colour itself.
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ BASE_CASES = 60
 EXTRAS = ("id_card", "finger")
 DISPLAY_CASES = 80
 DISPLAYS = ("monitor", "projector", "whiteboard")
+COLOURED_CASES = 92
+# Sticky-note yellow, a pink form, a green legal pad, a blue memo, kraft paper (sRGB).
+PAPERS = (
+    ("yellow", (250, 236, 142)),
+    ("pink", (248, 210, 220)),
+    ("green", (218, 240, 200)),
+    ("blue", (206, 224, 246)),
+    ("kraft", (214, 186, 146)),
+)
 SLIDE_ASPECT = 9 / 16  # height / width
 BOARD_ASPECT = 2 / 3
 CARD_ASPECT = 53.98 / 85.6  # ISO/IEC 7810 ID-1, height / width
@@ -123,7 +134,8 @@ def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -
     shown_w = max(_dist(quad[0], quad[1]), _dist(quad[3], quad[2]))
     shown_h = max(_dist(quad[0], quad[3]), _dist(quad[1], quad[2]))
     page_w = round(shown_w if turned in (0, 180) else shown_h)  # rendered at about 1:1
-    page, lines = render_page(kind, page_w, float(aspect), rng)
+    paper = PAPERS[(index - COLOURED_CASES) % len(PAPERS)] if extra == "coloured" else None
+    page, lines = render_page(kind, page_w, float(aspect), rng, None if paper is None else paper[1])
     turned_page = np.ascontiguousarray(np.rot90(page, k=-(turned // 90)))
     scene = _background(background, frame, rng)
     if extra == "monitor":
@@ -149,6 +161,8 @@ def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -
         tilt=round(max(abs(pose["pitch"]), abs(pose["yaw"])), 1),
         jpeg=quality,
     )
+    if paper is not None:
+        conditions.update(paper=paper[0], paper_rgb=list(paper[1]))
     return Case(
         id=f"c{index:03d}",
         jpeg=encode_jpeg(scene, quality),
@@ -161,6 +175,8 @@ def make_case(index: int, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -
 
 
 def _extra(index: int) -> str | None:
+    if index >= COLOURED_CASES:
+        return "coloured"
     if index >= DISPLAY_CASES:
         return DISPLAYS[(index - DISPLAY_CASES) % len(DISPLAYS)]
     if index >= BASE_CASES:
@@ -186,12 +202,17 @@ def _visible_fill(quad: np.ndarray, frame: tuple[int, int]) -> float:
 
 
 def render_page(
-    kind: str, width: int, aspect: float, rng: np.random.Generator
+    kind: str,
+    width: int,
+    aspect: float,
+    rng: np.random.Generator,
+    paper_rgb: tuple[int, int, int] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
-    """An upright page `width` px wide, `aspect` high/wide, and its text lines."""
+    """An upright page `width` px wide, `aspect` high/wide, and its text lines; on off-white
+    paper, or on `paper_rgb`."""
     height = round(width * aspect)
     tint = rng.integers(0, 12, 3) if rng.random() < 0.3 else np.zeros(3, int)
-    paper = tuple(int(v) for v in 252 - tint)
+    paper = paper_rgb or tuple(int(v) for v in 252 - tint)
     image = Image.new("RGB", (width, height), paper)
     if kind == "id_card":
         return _card(width, height, rng)

@@ -1,7 +1,7 @@
 """Document quality benchmark for processing types 0-2 (issue 3).
 
     bash bench/setup.sh        # once, as root: tesseract-ocr(-osd), fonts, rapidfuzz
-    .venv/bin/python bench/documents.py [--cases 92] [--seed 0] [--ocr-every 5]
+    .venv/bin/python bench/documents.py [--cases 100] [--seed 0] [--ocr-every 5]
         [--samples ../shared/samples] [--out bench/out/documents] [--no-speed]
 
 Generated cases (bench/docgen.py) have exact truth: page quad, quarter turn, text. Measured:
@@ -15,6 +15,9 @@ Generated cases (bench/docgen.py) have exact truth: page quad, quarter turn, tex
 - OCR character error rate (bench/ocr.py: rapidocr det + rec, no angle classifier, reading
   order by rows) on the type-2 output, the plain photo and the naive scanner's warp, on every
   --ocr-every-th case (OCR costs ~4 s an image here);
+- on the coloured-paper cases (92 on), the type-2 page's paper against the paper it was
+  printed on: Lab distance of its median colour and its unevenness, beside the photo's own
+  paper (true flattening) and what a scanner that whitens all paper would give;
 - seconds per 12 MP image for types 0-4 and the ratio to the floor (bench/speed.py).
 Real photos under --samples (never copied): doc_photo is run and shown (no truth), doc_rotated
 is scored for orientation (MANIFEST `orient=D`: expected meta rotation (360 - D) % 360).
@@ -89,6 +92,7 @@ class CaseResult:
     naive_skew: float | None
     seconds: float
     cer: dict[str, float] | None = None
+    paper: dict[str, dict[str, float]] | None = None  # coloured-paper cases: type 2 vs photo
     thumbs: list[np.ndarray] = field(default_factory=list, repr=False)
 
 
@@ -116,7 +120,7 @@ def main() -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=92)
+    parser.add_argument("--cases", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ocr-every", type=int, default=5, help="OCR every N-th case")
     parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared" / "samples")
@@ -163,11 +167,41 @@ def evaluate_case(case: Case, models: ModelSet, reader: Reader | None) -> CaseRe
     )
     outline = [(case.quad, TRUTH), (naive_quad, NAIVE), (ours, OURS)]
     result.thumbs = [with_quads(rgb, outline), thumbnail(scanned.image), thumbnail(naive)]
-    if reader is not None:
+    paper_rgb = case.conditions.get("paper_rgb")
+    if reader is not None or paper_rgb is not None:
         enhanced = run_pipeline(rgb, PipelineOptions(type=2), models).image
-        result.cer = error_rates(reader, case, {"type 2": enhanced, "input": rgb, "naive": naive})
         result.thumbs.append(thumbnail(enhanced))
+        if reader is not None:
+            images = {"type 2": enhanced, "input": rgb, "naive": naive}
+            result.cer = error_rates(reader, case, images)
+        if paper_rgb is not None:
+            result.paper = {
+                "type 2": paper_fidelity(enhanced, paper_rgb),
+                "photo": paper_fidelity(flat, paper_rgb),
+            }
     return result
+
+
+def paper_fidelity(page: np.ndarray, paper_rgb: list[int]) -> dict[str, float]:
+    """How the paper of a flattened page compares with the paper it was printed on: the Lab
+    distance (CIE76) of its median colour, and how uneven it is (lightness p90 - p10). The
+    paper is the lighter 60 % of the page's inner part (ink and rules are the rest)."""
+    height, width = page.shape[:2]
+    inner = page[height // 20 : height - height // 20, width // 20 : width - width // 20]
+    lab = _lab(inner.reshape(-1, 3))
+    paper = lab[lab[:, 0] >= np.percentile(lab[:, 0], 40)]
+    lightness = paper[:, 0]
+    truth = _lab(np.array([paper_rgb]))[0]
+    return {
+        "delta_e": float(np.linalg.norm(np.median(paper, axis=0) - truth)),
+        "unevenness": float(np.percentile(lightness, 90) - np.percentile(lightness, 10)),
+    }
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """(N, 3) sRGB colours (0-255) -> (N, 3) CIE Lab."""
+    pixels = np.asarray(rgb, np.float32).reshape(-1, 1, 3) / 255.0
+    return cv2.cvtColor(pixels, cv2.COLOR_RGB2Lab).reshape(-1, 3)
 
 
 def our_rotation(rgb: np.ndarray, models: ModelSet) -> int:
@@ -329,6 +363,7 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         values = [abs(v) for r in results if (v := getattr(r, name)) is not None]
         summary[name] = _spread(values)
     summary["cer"] = _cer_summary([r for r in results if r.cer is not None])
+    summary["paper"] = _paper_summary([r for r in results if r.paper is not None])
     summary["type0_seconds_median"] = statistics.median(r.seconds for r in results)
     return summary
 
@@ -360,6 +395,22 @@ def _cer_summary(results: list[CaseResult]) -> dict[str, Any]:
     }
 
 
+def _paper_summary(results: list[CaseResult]) -> dict[str, Any]:
+    if not results:
+        return {}
+    summary: dict[str, Any] = {
+        name: {
+            measure: statistics.mean(r.paper[name][measure] for r in results)
+            for measure in ("delta_e", "unevenness")
+        }
+        for name in ("type 2", "photo")
+    }
+    whitened = [_lab(np.array([[255, 255, 255], r.conditions["paper_rgb"]])) for r in results]
+    summary["whitened_delta_e"] = statistics.mean(float(np.linalg.norm(w - p)) for w, p in whitened)
+    summary["n"] = len(results)
+    return summary
+
+
 def print_report(
     args: argparse.Namespace,
     summary: dict[str, Any],
@@ -382,6 +433,7 @@ def print_report(
         _orientation_block(summary),
         _skew_block(summary),
         _cer_block(summary),
+        _paper_block(summary),
         _speed_block(speed),
         _background_block(results),
         _failure_block(results),
@@ -462,6 +514,21 @@ def _cer_block(summary: dict[str, Any]) -> list[str]:
     lines[1] += f"  target <= input/2 and < naive: {verdict}"
     lines.append(f"  ({cer['type 2']['n']} cases, {cer['type 2']['n_upright']} upright)")
     return lines
+
+
+def _paper_block(summary: dict[str, Any]) -> list[str]:
+    paper = summary["paper"]
+    if not paper:
+        return []
+    ours, photo = paper["type 2"], paper["photo"]
+    return [
+        f"{'coloured paper vs the real paper':<34} {'dE':>6} {'uneven':>6}",
+        f"{'  photofix type 2 output':<34} {ours['delta_e']:>6.1f} {ours['unevenness']:>6.1f}",
+        f"{'  the photo (true flattening)':<34} {photo['delta_e']:>6.1f}"
+        f" {photo['unevenness']:>6.1f}",
+        f"{'  all paper whitened (255)':<34} {paper['whitened_delta_e']:>6.1f}",
+        f"  ({paper['n']} cases; dE: Lab CIE76; uneven: paper lightness p90 - p10)",
+    ]
 
 
 def _speed_block(speed: list[dict[str, Any]]) -> list[str]:
