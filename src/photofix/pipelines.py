@@ -203,21 +203,21 @@ def _cut_out(
 @dataclass
 class _Framed:
     """A subject's crop and meta; where the crop lies in the photo (`to_photo`: crop pixels ->
-    photo pixels); the subject found there (None: the whole photo); the studio backdrop seen
+    photo pixels); the subject `found` there (None: the whole photo); the studio backdrop seen
     from the crop."""
 
     crop: np.ndarray
     meta: dict[str, Any]
     to_photo: np.ndarray
-    subject: subject.SubjectDetection | None = None
+    found: subject.SubjectDetection | None = None
     backdrop: Backdrop | None = None
 
     def mask(self) -> np.ndarray:
         """The subject's coarse mask on the crop's pixels. Made on demand: only a cut-out
         needs it, and at 12 MP it costs ~30 ms."""
-        if self.subject is None:
+        if self.found is None:
             return np.ones(self.crop.shape[:2], np.float32)
-        return self.subject.mask_into(self.to_photo, (self.crop.shape[1], self.crop.shape[0]))
+        return self.found.mask_into(self.to_photo, (self.crop.shape[1], self.crop.shape[0]))
 
 
 def _locate_and_crop(
@@ -299,9 +299,9 @@ def _straight_crop(
     fill: tuple[int, ...],
 ) -> tuple[np.ndarray, dict[str, Any], np.ndarray]:
     """The subject framed in its crop, straightened by `tilt` degrees clockwise in the same
-    resample; the crop's place in the input for meta: `bbox` clamped to the
-    input, `crop_box` as cut (it may reach past the input where a cut-out was padded), and the
-    crop's corners when it is turned; and the crop-to-input affine."""
+    resample; the crop's place in the input for meta: `bbox` clamped to the input, `crop_box`
+    as cut (it may reach past the input where a cut-out was padded), and the crop's corners
+    when it is turned; and the crop-to-input affine."""
     height, width = rgb.shape[:2]
     if not tilt:
         box = subject.frame_box(found.bbox, rgb.shape, framing, pad=pad)
