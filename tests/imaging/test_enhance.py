@@ -151,3 +151,29 @@ def test_a_light_cast_on_white_paper_is_taken_out(scene):
     assert 6 < np.hypot(cast[1], cast[2]) < enhance.PAPER_TINT_FROM  # the cast is there
     paper = _paper_lab(enhance.enhance_document(photo, "color"), masks["paper"])
     assert np.hypot(paper[1], paper[2]) < 1.5 and paper[0] > 97
+
+
+@pytest.mark.parametrize("desk", [(170, 120, 80), (90, 110, 160)])
+def test_a_white_page_on_a_coloured_desk_stays_white(desk):
+    """A whole photo enhanced without a crop: the smooth desk around the page looks like bare
+    paper, and its colour must not be taken for the paper's."""
+    page = text_page(width=600, height=780, seed=4)
+    photo = np.empty((900, 1200, 3), np.uint8)
+    photo[:] = desk
+    photo[60:840, 300:900] = page
+    out = enhance.enhance_document(photo, "color")
+    paper = (cv2.cvtColor(page, cv2.COLOR_RGB2GRAY) > 240)[20:-20, 20:-20]
+    margin = out[80:820, 320:880][paper]
+    assert np.median(margin, axis=0).min() >= 250  # white, not tinted with the desk's colour
+
+
+def test_a_one_pixel_wide_image_keeps_its_ink():
+    """No neighbours to measure noise from: the estimate must not turn into NaN and wash the
+    ink out."""
+    page = text_page(width=600, height=780, seed=4)
+    gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
+    column = np.ascontiguousarray(page[:, [int(np.argmin(gray.sum(axis=0)))]])
+    ink = cv2.cvtColor(column, cv2.COLOR_RGB2GRAY)[:, 0] < 100
+    assert ink.sum() > 20
+    out = cv2.cvtColor(enhance.enhance_document(column, "color"), cv2.COLOR_RGB2GRAY)[:, 0]
+    assert np.median(out[ink]) < 100 and np.median(out[~ink]) >= 245

@@ -658,7 +658,10 @@ def _with_frame_variants(quad: np.ndarray, field: EdgeField) -> list[tuple[np.nd
         if _on_border(p, q, field.shape, BORDER_TOL):
             continue
         normal = _outward_normal(p, q, centre)
-        frame = _frame_line(normal, field.shape, steep=_leaves_frame(p, q, field.shape))
+        frame = _frame_line(normal, field.shape)
+        if frame is None:
+            steep = _frame_line(normal, field.shape, steep=True)
+            frame = steep if steep is not None and _runs_past(p, q, steep) else None
         if frame is not None and side_support(p, q, normal, field) < WEAK_SIDE:
             weak.append((k, frame))
     variants = [(quad, "edges")]
@@ -677,9 +680,8 @@ def _frame_line(
     normal: np.ndarray, shape: tuple[int, int], *, steep: bool = False
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The frame edge a side faces, when the side is within ~15 degrees of parallel to it, or
-    within ~35 (`steep`) for a side that runs out of the photo: where a page's corner is cut
-    off by the frame, the visible page is a pentagon, and a quad fitted to it cuts the corner
-    with a steep side that the frame explains better."""
+    within ~35 (`steep`: for a side that runs out of the photo across that edge, see
+    `_runs_past`)."""
     height, width = shape
     left, top, right, bottom = -0.5, -0.5, width - 0.5, height - 0.5
     facing = FRAME_FACING_STEEP if steep else FRAME_FACING
@@ -694,17 +696,18 @@ def _frame_line(
     return None
 
 
-def _leaves_frame(p: np.ndarray, q: np.ndarray, shape: tuple[int, int]) -> bool:
-    """Whether one end of the side lies outside the photo (beyond the border tolerance)."""
-    height, width = shape
+def _runs_past(p: np.ndarray, q: np.ndarray, frame: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Whether the side has an end past the frame edge `frame` (as `_frame_line` gives it).
+    Where a page's corner is cut off by the frame, the visible page is a pentagon, and a quad
+    fitted to it cuts the corner with a steep side out across that edge, which the frame
+    explains better."""
+    (x0, y0), (x1, _) = frame
     ends = np.stack([p, q])
-    outside = (
-        (ends[:, 0] < -BORDER_TOL)
-        | (ends[:, 0] > width - 1 + BORDER_TOL)
-        | (ends[:, 1] < -BORDER_TOL)
-        | (ends[:, 1] > height - 1 + BORDER_TOL)
-    )
-    return bool(outside.any())
+    if x0 != x1:  # the top or bottom edge
+        beyond = -(ends[:, 1] - y0) if y0 < 0 else ends[:, 1] - y0
+    else:
+        beyond = -(ends[:, 0] - x0) if x0 < 0 else ends[:, 0] - x0
+    return bool((beyond > BORDER_TOL).any())
 
 
 # --- snapping and scoring ---------------------------------------------------------------------

@@ -38,6 +38,7 @@ PAPER_TINT_FROM = 12.0
 PAPER_TINT_FULL = 22.0
 PAPER_BRIGHTEST = 250.0  # coloured paper's brightest channel in the output
 PAPER_MIN_FRACTION = 0.05  # with less bare paper than this, the image is a photo, not a page
+WHITER_MARGIN = 3.0  # Lab L above the paper's at which a neutral area is whiter paper
 SAUVOLA_K = 0.2
 SAUVOLA_R = 128.0
 
@@ -113,6 +114,8 @@ def noise_sigma(image: np.ndarray) -> float:
     """Robust per-pixel noise (grey levels) from horizontal neighbour differences (MAD)."""
     rows = cv2.cvtColor(image[:: max(image.shape[0] // 400, 1)], cv2.COLOR_RGB2GRAY)
     diff = np.diff(rows.astype(np.int16), axis=1).ravel()
+    if diff.size == 0:  # a single column: no neighbours to compare
+        return 0.0
     return float(1.4826 * np.median(np.abs(diff)) / np.sqrt(2.0))
 
 
@@ -137,13 +140,21 @@ def estimate_background(
 
 
 def _lit_paper_colour(closed: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
-    """Median colour of the brighter half of the bare paper (what is in shadow, or is a desk
-    in the frame, is darker)."""
+    """Median colour of the brighter half of the bare paper (what is in shadow is darker).
+
+    None when there is hardly any bare paper, or when something lighter and neutral covers
+    PAPER_MIN_FRACTION of the image beside it: then the "paper" is a coloured desk around a
+    white page (a whole photo enhanced without a crop), and the page is what must be white."""
     if paper.mean() < PAPER_MIN_FRACTION:
         return None
-    bare = closed[paper]
-    gray = bare.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
-    return np.median(bare[gray >= np.median(gray)], axis=0)
+    lab = cv2.cvtColor(closed.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2Lab)
+    lightness = lab[..., 0]
+    lit = paper & (lightness >= np.median(lightness[paper]))
+    neutral = np.hypot(lab[..., 1], lab[..., 2]) < PAPER_TINT_FROM
+    whiter = neutral & (lightness > np.median(lightness[lit]) + WHITER_MARGIN)
+    if whiter.mean() >= PAPER_MIN_FRACTION:
+        return None
+    return np.median(closed[lit], axis=0)
 
 
 def _paper_mask(small: np.ndarray, closed: np.ndarray, k: int) -> np.ndarray:
