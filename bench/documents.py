@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import functools
 import io
 import json
 import re
@@ -53,9 +52,8 @@ from photofix.imaging.orientation import page_rotation
 from photofix.imaging.protocols import ModelSet
 from photofix.models import load_models
 from photofix.pipelines import PipelineOptions, run_pipeline
-from photofix.process import process_image
 from sheets import NAIVE, OURS, TRUTH, thumbnail, with_quads, write_sheet
-from speed import floor_seconds, interleaved
+from speed import time_types
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.synth's product photo in the speed section
@@ -323,13 +321,7 @@ def measure_speed(seed: int, repeat: int = 3) -> list[dict[str, Any]]:
     product = encode(product_scene(size=(4000, 3000))[0], "JPEG", quality=92)
     rows = []
     for data, kinds in ((document, (0, 1, 2)), (product, (3, 4))):
-        runs = {
-            kind: functools.partial(process_image, data, PipelineOptions(type=kind), models, LIMITS)
-            for kind in kinds
-        }
-        for run in runs.values():
-            run()  # warm-up
-        seconds, floor = interleaved(runs, functools.partial(floor_seconds, data), repeat)
+        seconds, floor = time_types(data, kinds, models, repeat)
         for kind in kinds:
             ours = seconds[kind]
             rows.append({"type": kind, "seconds": ours, "floor": floor, "ratio": ours / floor})

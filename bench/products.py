@@ -21,7 +21,6 @@ straightens a tilt, its crop is turned back into the input through meta "crop_co
 from __future__ import annotations
 
 import argparse
-import functools
 import io
 import json
 import os
@@ -41,7 +40,6 @@ from photofix.imaging import subject
 from photofix.imaging.protocols import ModelSet
 from photofix.models import load_models
 from photofix.pipelines import PipelineOptions, PipelineResult, run_pipeline
-from photofix.process import process_image
 from prodgen import Case, make_case
 from prodmetrics import (
     LEVEL,
@@ -56,7 +54,7 @@ from prodmetrics import (
     near_frame,
 )
 from prodsheet import Shown, case_row, write_sheets
-from speed import LIMITS, floor_seconds, interleaved
+from speed import time_types
 
 BENCH = Path(__file__).resolve().parent
 METHODS = ("ours", "naive", "grabcut")
@@ -333,13 +331,7 @@ def _mean_scores(scores: list[dict[str, Any]]) -> dict[str, float]:
 def speed(models: ModelSet, seed: int, repeat: int) -> dict[str, float]:
     """Seconds per 12 MP JPEG (decode, pipeline, encode) for types 3 and 4, and the floor."""
     data = _jpeg(make_case(0, seed, size=SPEED_SIZE, supersample=2).rgb)
-    runs = {
-        kind: functools.partial(process_image, data, PipelineOptions(type=kind), models, LIMITS)
-        for kind in (3, 4)
-    }
-    for run in runs.values():
-        run()  # warm-up
-    seconds, floor = interleaved(runs, functools.partial(floor_seconds, data), repeat)
+    seconds, floor = time_types(data, (3, 4), models, repeat)
     result = {"floor": floor, **{f"type{kind}": value for kind, value in seconds.items()}}
     return {key: round(value, 3) for key, value in result.items()}
 
