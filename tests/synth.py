@@ -212,7 +212,7 @@ def _whiteboard(width: int, height: int, rng: np.random.Generator) -> np.ndarray
     return np.asarray(board).astype(np.float32)
 
 
-def _paste(scene: np.ndarray, content: np.ndarray, quad: np.ndarray) -> np.ndarray:
+def paste(scene: np.ndarray, content: np.ndarray, quad: np.ndarray) -> np.ndarray:
     """`content` warped onto `scene` (both float RGB) at `quad` (TL, TR, BR, BL)."""
     h, w = content.shape[:2]
     source = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
@@ -244,22 +244,22 @@ def display_scene(
     noise = rng.normal(0, 2, (height, width, 1))
     if kind == "monitor":
         room = (35 + 25 * yy / height)[..., None] * np.float32([1, 1, 1.1]) + noise
-        scene = _paste(room, np.full((900, 1600, 3), (18, 18, 20), np.float32), outer)
+        scene = paste(room, np.full((900, 1600, 3), (18, 18, 20), np.float32), outer)
         content = _inset(outer, bezel)
         glare = 0.85 + 0.15 * np.linspace(1, 0, 1280, dtype=np.float32)[None, :, None]
-        scene = _paste(scene, slide(1280, 720, rng) * glare, content)
+        scene = paste(scene, slide(1280, 720, rng) * glare, content)
     elif kind == "projector":
         wall = np.float32([120, 112, 100]) * (0.8 + 0.2 * xx / width)[..., None] + noise
         content = outer
         projected = cv2.GaussianBlur(slide(1280, 720, rng) * 0.95 + 5, (0, 0), 1.5)
-        scene = cv2.GaussianBlur(_paste(wall, projected, content), (0, 0), 1.2)
+        scene = cv2.GaussianBlur(paste(wall, projected, content), (0, 0), 1.2)
     elif kind == "whiteboard":
         mottle = cv2.GaussianBlur(rng.normal(0, 4, (height, width)).astype(np.float32), (0, 0), 5)
         wall = np.full((height, width, 3), (205, 198, 186), np.float32) + mottle[..., None]
-        scene = _paste(wall, np.full((700, 1000, 3), (175, 178, 182), np.float32), outer)
+        scene = paste(wall, np.full((700, 1000, 3), (175, 178, 182), np.float32), outer)
         content = _inset(outer, 0.025)
         light = 0.9 + 0.1 * np.linspace(0, 1, 1400, dtype=np.float32)[None, :, None]
-        scene = _paste(scene, _whiteboard(1400, 1000, rng) * light, content)
+        scene = paste(scene, _whiteboard(1400, 1000, rng) * light, content)
     else:
         raise ValueError(f"unknown display kind {kind!r}")
     return np.clip(scene, 0, 255).astype(np.uint8), {"content": content, "outer": outer}

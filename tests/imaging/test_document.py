@@ -14,7 +14,15 @@ import pytest
 from photofix.imaging import document, geometry
 from photofix.imaging.document import find_document
 from photofix.pipelines import PipelineOptions, run_pipeline
-from tests.synth import DEFAULT_QUAD, desk, display_scene, document_scene, slide, text_page
+from tests.synth import (
+    DEFAULT_QUAD,
+    desk,
+    display_scene,
+    document_scene,
+    paste,
+    slide,
+    text_page,
+)
 
 TOLERANCE = 0.015  # x image diagonal, per corner
 
@@ -84,7 +92,7 @@ def test_a_slides_dark_title_bar_is_not_taken_for_a_frame(models):
     height, width = 900, 1200
     surface = np.full((height, width, 3), (62, 50, 40), np.float32)
     quad = np.float32([[200, 160], [1000, 190], [980, 700], [220, 720]])
-    scene = _paste(surface, slide(1280, 720, np.random.default_rng(4)), quad)
+    scene = paste(surface, slide(1280, 720, np.random.default_rng(4)), quad).astype(np.uint8)
     scene = np.clip(scene + np.random.default_rng(5).normal(0, 2, scene.shape), 0, 255)
     found = find_document(scene.astype(np.uint8), models.saliency)
     assert found is not None
@@ -180,16 +188,6 @@ def test_small_dark_rectangle_on_paper_scores_below_a_light_card_on_a_desk():
     assert logo_score < 0.5 * card_score
 
 
-def _paste(scene: np.ndarray, page: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    ph, pw = page.shape[:2]
-    source = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
-    matrix = cv2.getPerspectiveTransform(source, quad)
-    height, width = scene.shape[:2]
-    warped = cv2.warpPerspective(page, matrix, (width, height), flags=cv2.INTER_AREA)
-    cover = cv2.warpPerspective(np.ones((ph, pw), np.float32), matrix, (width, height))
-    return (warped * cover[..., None] + scene * (1 - cover[..., None])).astype(np.uint8)
-
-
 def test_an_id_card_band_as_dark_as_the_desk_is_part_of_the_card(models):
     """A card whose blue band differs from the dark wooden desk in colour, hardly in
     lightness: the edge between the band and the pale rest of the card is the strongest line,
@@ -201,7 +199,7 @@ def test_an_id_card_band_as_dark_as_the_desk_is_part_of_the_card(models):
     quad = np.float32([[300, 260], [940, 190], [990, 620], [330, 700]])
     scene = desk(*size, seed=5)
     cv2.circle(scene, (420, 235), 70, (40, 25, 30), -1, cv2.LINE_AA)  # a coaster under it
-    scene = _paste(scene, card, quad)
+    scene = paste(scene, card, quad).astype(np.uint8)
     found = find_document(scene, models.saliency)
     assert found is not None
     assert corner_error(found.corners, quad, size) < 0.005
@@ -229,7 +227,7 @@ def test_a_finger_over_a_corner_does_not_bend_the_page_outline(models):
     outline."""
     size = (1200, 900)
     quad = np.float32([[380, 250], [910, 225], [930, 760], [410, 790]])
-    scene = _paste(gingham(size, -2.7, 30.0, 15.0), text_page(seed=2), quad)
+    scene = paste(gingham(size, -2.7, 30.0, 15.0), text_page(seed=2), quad).astype(np.uint8)
     tip = quad[0] + (quad[1] - quad[0]) * 0.2
     finger = np.zeros(scene.shape[:2], np.float32)
     cv2.line(finger, (-40, int(tip[1]) + 5), (int(tip[0]), int(tip[1])), 1.0, 70, cv2.LINE_AA)
