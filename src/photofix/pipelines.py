@@ -183,7 +183,7 @@ def _cut_out(
     alpha edge. The crop may reach past the photo: that room is transparent, so the margin is
     always even."""
     framed = _locate_and_crop(
-        rgb, options, models, timings, pad=True, fill=_border_colour(rgb), studio=True
+        rgb, options, models, timings, pad=True, fill=_border_colour(rgb), studio=True, closer=True
     )
     crop, backdrop = framed.crop, framed.backdrop
     with timings.step("matting"):
@@ -229,12 +229,15 @@ def _locate_and_crop(
     pad: bool,
     fill: tuple[int, ...],
     studio: bool = False,
+    closer: bool = False,
 ) -> _Framed:
     """The subject framed in its crop (no subject: the whole image), completed by what a
     smooth studio backdrop cannot explain. With `studio`, also that backdrop, for the matting."""
     with timings.step("find_subject"):
         segmenter = models.product_segmenter
         found = subject.find_subject(rgb, segmenter)
+        if found is not None and closer:
+            found = subject.look_closer(found, rgb, segmenter)
     if found is None:
         reason = {"found": False, "reason": "no salient subject"}
         return _Framed(rgb, {"subject": reason, "model": segmenter.name}, _IDENTITY)

@@ -377,3 +377,101 @@ def test_a_working_resolution_mask_lands_on_any_crop_of_the_photo():
     # Past the photo's edge there is no subject.
     outside = found.mask_into(np.array([[1.0, 0.0, -100.0], [0.0, 1.0, 0.0]]), (300, 300))
     assert outside[:, :90].max() == 0.0
+
+
+# --- a closer look ---------------------------------------------------------------------------
+
+
+class _CoarseSaliency:
+    """Sees any picture at `side` x `side` px, as u2netp sees a photo at 320: dark is salient.
+    A small subject's holes blur shut; seen from close, they open."""
+
+    name = "coarse"
+
+    def __init__(self, side: int = 16) -> None:
+        self.side = side
+        self.calls = 0
+
+    def predict(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        self.calls += 1
+        width, height = size or (rgb.shape[1], rgb.shape[0])
+        dark = 1.0 - rgb.mean(axis=2, dtype=np.float32) / 255.0
+        small = cv2.resize(dark, (self.side, self.side), interpolation=cv2.INTER_AREA)
+        small = (small - small.min()) / max(float(np.ptp(small)), 1e-6)
+        return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+class _NearSighted:
+    """Sees the whole photo right, but from close (any smaller picture) misses the pale parts
+    (grey, not black) and takes a mid-grey prop for part of the subject."""
+
+    name = "near-sighted"
+
+    def __init__(self, photo_shape: tuple[int, ...]) -> None:
+        self.photo_shape = photo_shape
+
+    def predict(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        grey = rgb.mean(axis=2, dtype=np.float32)
+        whole = rgb.shape == self.photo_shape
+        salient = (grey < 200) & ((grey < 100) | (grey > 150)) if whole else grey < 170
+        mask = cv2.GaussianBlur(salient.astype(np.float32), (0, 0), 2.0)
+        return cv2.resize(mask, size or (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_AREA)
+
+
+def _ring_photo() -> tuple[np.ndarray, tuple[int, int]]:
+    """A black ring (outer radius 60, hole radius 18) on white, small in a 1200 x 900 photo."""
+    photo = np.full((HEIGHT, WIDTH, 3), 255, np.uint8)
+    centre = (700, 400)
+    cv2.circle(photo, centre, 60, (0, 0, 0), -1)
+    cv2.circle(photo, centre, 18, (255, 255, 255), -1)
+    return photo, centre
+
+
+def _at(found: subject.SubjectDetection, x: int, y: int) -> float:
+    """The found mask's value under photo pixel (x, y)."""
+    sx, sy = found.scale
+    return float(found.mask[int(y / sy), int(x / sx)])
+
+
+def test_a_closer_look_opens_a_hole_the_first_look_blurred_shut():
+    photo, (cx, cy) = _ring_photo()
+    model = _CoarseSaliency()
+    first = subject.find_subject(photo, model)
+    assert first is not None
+    assert _at(first, cx, cy) >= 0.5  # the hole: taken for the ring
+    closer = subject.look_closer(first, photo, model)
+    assert model.calls == 2
+    assert _at(closer, cx, cy) < 0.5
+    for x, y in ((cx + 40, cy), (cx - 40, cy), (cx, cy + 40), (cx, cy - 40)):
+        assert _at(closer, x, y) >= 0.5  # the ring itself
+    x0, y0, x1, y1 = closer.bbox
+    assert abs(x0 - (cx - 60)) <= 8 and abs(x1 - (cx + 60)) <= 8
+    assert abs(y0 - (cy - 60)) <= 8 and abs(y1 - (cy + 60)) <= 8
+
+
+def test_no_closer_look_when_the_subject_fills_the_photo():
+    photo = np.full((HEIGHT, WIDTH, 3), 255, np.uint8)
+    cv2.rectangle(photo, (100, 60), (1100, 840), (0, 0, 0), -1)
+    model = _CoarseSaliency()
+    first = subject.find_subject(photo, model)
+    assert first is not None
+    assert subject.look_closer(first, photo, model) is first
+    assert model.calls == 1
+
+
+def test_a_closer_look_keeps_what_it_no_longer_sees_and_adds_no_prop():
+    """A black box with a pale grey lid (a white cap on a white sweep): from close the model
+    misses the lid, and takes the grey prop beside the box for subject. The lid stays and the
+    prop stays out."""
+    photo = np.full((HEIGHT, WIDTH, 3), 255, np.uint8)
+    cv2.rectangle(photo, (500, 400), (640, 560), (0, 0, 0), -1)  # the box
+    cv2.rectangle(photo, (500, 330), (640, 400), (185, 185, 185), -1)  # its pale lid
+    cv2.rectangle(photo, (680, 420), (700, 540), (128, 128, 128), -1)  # a prop, 40 px away
+    model = _NearSighted(photo.shape)
+    first = subject.find_subject(photo, model)
+    assert first is not None
+    closer = subject.look_closer(first, photo, model)
+    assert _at(closer, 570, 360) >= 0.5  # the lid
+    assert _at(closer, 690, 480) < 0.5  # the prop
+    x0, y0, x1, y1 = closer.bbox
+    assert (x0, y0, x1, y1) == pytest.approx((500, 330, 641, 561), abs=6)  # lid to box, no prop
