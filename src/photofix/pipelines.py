@@ -71,13 +71,15 @@ class PipelineResult:
 
 
 class _Timings(dict[str, float]):
+    """Seconds per named step; a step run in parts adds them up."""
+
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
             yield
         finally:
-            self[name] = round(time.perf_counter() - start, 4)
+            self[name] = round(self.get(name, 0.0) + time.perf_counter() - start, 4)
 
 
 def run_pipeline(rgb: np.ndarray, options: PipelineOptions, models: ModelSet) -> PipelineResult:
@@ -236,8 +238,6 @@ def _locate_and_crop(
     with timings.step("find_subject"):
         segmenter = models.product_segmenter
         found = subject.find_subject(rgb, segmenter)
-        if found is not None and closer:
-            found = subject.look_closer(found, rgb, segmenter)
     if found is None:
         reason = {"found": False, "reason": "no salient subject"}
         return _Framed(rgb, {"subject": reason, "model": segmenter.name}, _IDENTITY)
@@ -247,10 +247,14 @@ def _locate_and_crop(
         "model": segmenter.name,
     }
     with timings.step("backdrop"):
-        # On a studio backdrop, what it cannot explain next to the subject is subject too,
-        # and where it shows plainly, the subject ends.
         fitted = fit_backdrop(rgb, found.mask)
-        if fitted is not None:
+    if closer:
+        with timings.step("closer_look"):
+            found = subject.look_closer(found, rgb, segmenter, fitted)
+    if fitted is not None:
+        with timings.step("backdrop"):
+            # On a studio backdrop, what it cannot explain next to the subject is subject
+            # too, and where it shows plainly, the subject ends.
             found = subject.complete_on_backdrop(found, rgb, fitted)
     framing = options.framing(rgb.shape)
     pad = pad or framing.aspect is not None

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from photofix.imaging import subject
+from photofix.imaging.backdrop import fit_backdrop
 
 SUPERSAMPLE = 4
 HEIGHT, WIDTH = 900, 1200
@@ -475,3 +476,30 @@ def test_a_closer_look_keeps_what_it_no_longer_sees_and_adds_no_prop():
     assert _at(closer, 690, 480) < 0.5  # the prop
     x0, y0, x1, y1 = closer.bbox
     assert (x0, y0, x1, y1) == pytest.approx((500, 330, 641, 561), abs=6)  # lid to box, no prop
+
+
+def test_on_a_studio_backdrop_a_closer_look_adds_no_shadow():
+    """From close, the model takes the box's contact shadow for part of it; on a studio
+    backdrop the shadow is the backdrop darkened, and stays out."""
+    photo = np.full((HEIGHT, WIDTH, 3), 240, np.uint8)
+    photo[560:600, 380:820] = 170  # the shadow under the box: the sweep at 70 %
+    cv2.rectangle(photo, (400, 300), (800, 560), (20, 60, 150), -1)  # the box
+    photo = cv2.GaussianBlur(photo, (0, 0), 1.5)
+
+    class SeesShadowFromClose:
+        name = "sees-shadow"
+
+        def predict(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+            grey = rgb.mean(axis=2, dtype=np.float32)
+            salient = grey < (120 if rgb.shape == photo.shape else 200)
+            mask = cv2.GaussianBlur(salient.astype(np.float32), (0, 0), 2.0)
+            return cv2.resize(mask, size or rgb.shape[1::-1], interpolation=cv2.INTER_AREA)
+
+    model = SeesShadowFromClose()
+    first = subject.find_subject(photo, model)
+    assert first is not None
+    backdrop = fit_backdrop(photo, first.mask)
+    assert backdrop is not None
+    assert _at(subject.look_closer(first, photo, model), 600, 566) >= 0.5  # without: taken
+    closer = subject.look_closer(first, photo, model, backdrop)
+    assert _at(closer, 600, 566) < 0.5

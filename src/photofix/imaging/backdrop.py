@@ -163,6 +163,16 @@ def shows_backdrop(image: np.ndarray, behind: np.ndarray, noise: float) -> np.nd
     return distance <= _part_level(noise)
 
 
+def in_shadow(image: np.ndarray, behind: np.ndarray, noise: float) -> np.ndarray:
+    """Where `image` (float RGB in [0, 1]) is the backdrop `behind` it darkened, as by a
+    shadow: by more than PART_NOISE x its `noise` (levels of 255), in no other hue, and no
+    deeper than SHADOW_FLOOR."""
+    gain, off_colour = shadow_fit(image, behind)
+    level = _part_level(noise)
+    darker = (1.0 - gain) * pixel_length(behind) > level
+    return darker & (gain >= SHADOW_FLOOR) & (off_colour <= level)
+
+
 def _part_level(noise: float) -> float:
     return PART_NOISE * max(noise, NOISE_FLOOR) / 255.0
 

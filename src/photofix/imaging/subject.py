@@ -16,6 +16,7 @@ from photofix.imaging.backdrop import (
     PART_REACH,
     RIM_OPEN,
     Backdrop,
+    in_shadow,
     shows_backdrop,
     unexplained_parts,
 )
@@ -161,12 +162,16 @@ def find_subject(rgb: np.ndarray, saliency: SaliencyModel) -> SubjectDetection |
 
 
 def look_closer(
-    found: SubjectDetection, rgb: np.ndarray, saliency: SaliencyModel
+    found: SubjectDetection,
+    rgb: np.ndarray,
+    saliency: SaliencyModel,
+    backdrop: Backdrop | None = None,
 ) -> SubjectDetection:
     """`found` with its mask made again by the model from a square around the subject: thin
     parts (spokes, a lamp's arms, cables) and outlines come out sharper, and holes the first
     look blurred shut open. Unchanged when the square would be most of the photo, or when the
-    model finds no subject in it."""
+    model finds no subject in it. On a studio `backdrop`, what it adds where the photo is the
+    backdrop darkened is the subject's shadow, not the subject."""
     rows, cols = found.mask.shape
     sx, sy = found.scale
     x0, y0, x1, y1 = found.bbox
@@ -187,6 +192,13 @@ def look_closer(
     reach = max(1, round(CLOSER_REACH * longer / sx))
     near = cv2.dilate((found.mask >= EXTENT_LEVEL).view(np.uint8), _disk(reach))
     mask *= cv2.GaussianBlur(near.astype(np.float32), (0, 0), reach / 3)
+    if backdrop is not None:
+        square = (mx0, my0, mx1, my1)
+        roi = np.s_[my0:my1, mx0:mx1]
+        image, behind = _on_backdrop(rgb, found.scale, square, backdrop)
+        added = (mask[roi] >= CORE_LEVEL) & (found.mask[roi] < CORE_LEVEL)
+        cast = added & in_shadow(image, behind, backdrop.noise)
+        mask[roi][cast] = found.mask[roi][cast]
     mask = _keep_lost_chunks(found.mask, mask, CLOSER_DEPTH * longer / sx)
     closer = _analyse(mask)
     if closer is None or closer.confidence < MIN_CONFIDENCE:
@@ -229,20 +241,11 @@ def complete_on_backdrop(
     its mask and box (the model half-misses pale parts of white products on a white sweep, a
     cap or a sole, and a crop to its mask alone would cut them off), and its box no wider than
     the subject where the mask's soft halo lies over plain backdrop."""
-    height, width = rgb.shape[:2]
     region = _reach_region(found.mask)
     if region is None:
         return found
-    mx0, my0, mx1, my1 = region  # mask pixels, and below the photo pixels they cover
-    sx, sy = found.scale
-    px0, py0 = round(mx0 * sx), round(my0 * sy)
-    px1, py1 = min(width, round(mx1 * sx)), min(height, round(my1 * sy))
-    cols, rows = mx1 - mx0, my1 - my0
-    image = shrink(rgb[py0:py1, px0:px1, :3], (cols, rows)).astype(np.float32)
-    image *= np.float32(1.0 / 255.0)
-    fx, fy = (px1 - px0) / cols, (py1 - py0) / rows
-    to_photo = np.array([[fx, 0.0, px0 + 0.5 * fx - 0.5], [0.0, fy, py0 + 0.5 * fy - 0.5]])
-    behind = backdrop.in_crop(to_photo).render((rows, cols)) * np.float32(1.0 / 255.0)
+    mx0, my0, mx1, my1 = region
+    image, behind = _on_backdrop(rgb, found.scale, region, backdrop)
     roi = np.s_[my0:my1, mx0:mx1]
     mask = found.mask[roi]
     shown = shows_backdrop(image, behind, backdrop.noise)
@@ -256,8 +259,27 @@ def complete_on_backdrop(
     box = _box_of(extent)
     if box is None:
         return found
-    bbox = _photo_box(box, found.scale, width, height)
+    bbox = _photo_box(box, found.scale, rgb.shape[1], rgb.shape[0])
     return SubjectDetection(bbox, completed, found.confidence, found.scale)
+
+
+def _on_backdrop(
+    rgb: np.ndarray, scale: tuple[float, float], region: Box, backdrop: Backdrop
+) -> tuple[np.ndarray, np.ndarray]:
+    """The photo under a `region` of mask pixels, shrunk onto them, and the backdrop behind
+    it: float RGB in [0, 1], both of the region's size."""
+    height, width = rgb.shape[:2]
+    mx0, my0, mx1, my1 = region
+    sx, sy = scale
+    px0, py0 = round(mx0 * sx), round(my0 * sy)
+    px1, py1 = min(width, round(mx1 * sx)), min(height, round(my1 * sy))
+    cols, rows = mx1 - mx0, my1 - my0
+    image = shrink(rgb[py0:py1, px0:px1, :3], (cols, rows)).astype(np.float32)
+    image *= np.float32(1.0 / 255.0)
+    fx, fy = (px1 - px0) / cols, (py1 - py0) / rows
+    to_photo = np.array([[fx, 0.0, px0 + 0.5 * fx - 0.5], [0.0, fy, py0 + 0.5 * fy - 0.5]])
+    behind = backdrop.in_crop(to_photo).render((rows, cols)) * np.float32(1.0 / 255.0)
+    return image, behind
 
 
 def _reach_region(mask: np.ndarray) -> Box | None:
