@@ -8,8 +8,8 @@ box IoU, the mean alpha left on the contact shadow (background: should be 0; wit
 studio cases: how close the kept alpha is to the true darkening), how often the
 whole product is inside the crop, and margin evenness (smallest over largest margin, where the
 frame leaves room for an even one); then seconds per 12 MP image for types 3 and 4 against
-the floor of bench/speed.py, and the peak RSS of a fresh process on a 16 MP image. Writes
-summary.json and contact sheets under --out.
+the floor of bench/speed.py, and the peak RSS of a fresh process on a 16 MP image (run twice, as
+a warm worker). Writes summary.json and contact sheets under --out.
 
 Baselines: "naive" is the raw u2netp mask used as a soft alpha, cropped to its box; "grabcut"
 is cv2.grabCut (5 iterations, at GRABCUT_SIDE px, upscaled) started from that box. Both crops
@@ -337,7 +337,8 @@ def speed(models: ModelSet, seed: int, repeat: int) -> dict[str, float]:
 
 
 def peak_rss(out: Path, seed: int, threads: int) -> dict[str, dict[str, int]]:
-    """Peak RSS (MB) of a fresh process running one 16 MP image, per type: bench/peak_rss.py."""
+    """Peak RSS (MB) of a fresh process running one 16 MP image twice, per type:
+    bench/peak_rss.py."""
     path = out / "peak_rss_16mp.jpg"
     path.write_bytes(_jpeg(make_case(1, seed, size=RSS_SIZE, supersample=2).rgb))
     result = {}
@@ -397,7 +398,7 @@ def print_speed(timing: dict[str, float], rss: dict[str, dict[str, int]]) -> Non
         print(f"  type {kind}: {seconds:.3f} s = {seconds / timing['floor']:.1f} x floor")
     size = "x".join(map(str, RSS_SIZE))
     for kind, peak in rss.items():
-        print(f"  peak RSS, fresh process, one {size} JPEG, {kind}: {peak['peak_mb']} MB", end="")
+        print(f"  peak RSS, a {size} JPEG twice, {kind}: {peak['peak_mb']} MB", end="")
         print(f" (models alone {peak['models_mb']} MB)")
 
 

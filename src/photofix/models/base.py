@@ -51,6 +51,10 @@ def open_session(path: Path, *, threads: int = 1) -> ort.InferenceSession:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # The memory pattern pre-plans one block per input shape and keeps it: u2netp alone held
+    # ~580 MB after a few runs instead of ~390, and a worker ~900 MB instead of ~570, with
+    # no measurable speed-up here.
+    options.enable_mem_pattern = False
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
