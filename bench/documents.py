@@ -18,7 +18,9 @@ Generated cases (bench/docgen.py) have exact truth: page quad, quarter turn, tex
 - on the coloured-paper cases (92 on), the type-2 page's paper against the paper it was
   printed on: Lab distance of its median colour and its unevenness, beside the photo's own
   paper (true flattening) and what a scanner that whitens all paper would give;
-- seconds per 12 MP image for types 0-4 and the ratio to the floor (bench/speed.py).
+- seconds per 12 MP image for types 0-4 and the ratio to the floor (bench/speed.py), with
+  every core (one request on an idle service): types 0-2 on a generated page and on each real
+  12 MP photo under doc_photo, types 3-4 on a generated product photo.
 Real photos under --samples (never copied): doc_photo is run and shown (no truth), doc_rotated
 is scored for orientation (MANIFEST `orient=D`: expected meta rotation (360 - D) % 360).
 Writes summary.json and contact sheets (PNG) under --out.
@@ -30,6 +32,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import re
 import statistics
 import sys
@@ -62,7 +65,10 @@ from tests.synth import encode, product_scene  # noqa: E402
 
 LIMITS = ImageLimits()
 QUALITY_THREADS = 2  # quality runs one image at a time: use both cores
-SPEED_THREADS = 1  # as a service worker runs (one process per core)
+# Speed is timed as one request on an idle service: its worker's model threads default to the
+# cores (the issue's "2 cores"). Real photos of at least SPEED_MIN_PIXELS are timed beside the
+# generated page: a synthetic JPEG decodes ~1.5x faster than a phone photo, so its floor is low.
+SPEED_MIN_PIXELS = 11_000_000
 IOU_FAIL = 0.9
 SHEET_ROWS = 6  # more rows and the thumbnails get too small to look at
 TARGETS = {"iou_mean": 0.98, "iou_p5": 0.95, "orientation": 0.995, "skew_median": 0.3}
@@ -109,7 +115,7 @@ def main() -> None:
     if args.samples.is_dir():
         photos = evaluate_photos(args.samples, models)
         rotated = evaluate_rotated(args.samples, models)
-    speed = measure_speed(args.seed) if args.speed else []
+    speed = measure_speed(args.seed, speed_photos(args.samples)) if args.speed else []
     summary = summarise(results)
     print_report(args, summary, results, photos, rotated, speed)
     write_outputs(args.out, args, summary, results, photos, rotated, speed)
@@ -314,18 +320,36 @@ def evaluate_rotated(samples: Path, models: ModelSet) -> list[dict[str, Any]]:
 # --- speed ----------------------------------------------------------------------------------
 
 
-def measure_speed(seed: int, repeat: int = 3) -> list[dict[str, Any]]:
-    """Median of `repeat` runs after a warm-up, beside the floor measured among them."""
-    models = load_models(SPEED_THREADS)
-    document = make_case(0, seed, size=(4000, 3000)).jpeg
+def speed_photos(samples: Path) -> dict[str, bytes]:
+    """The 12 MP phone photos among the doc_photo samples that the service takes (none
+    without samples)."""
+    if not samples.is_dir():
+        return {}
+    photos = {}
+    for row in manifest(samples, "doc_photo"):
+        path = samples / row["file"]
+        with Image.open(path) as image:
+            fits = max(image.size) <= LIMITS.max_side
+            if fits and image.width * image.height >= SPEED_MIN_PIXELS:
+                photos[path.name] = path.read_bytes()
+    return photos
+
+
+def measure_speed(seed: int, photos: dict[str, bytes], repeat: int = 3) -> list[dict[str, Any]]:
+    """Median of `repeat` runs after a warm-up, beside the floor measured among them: types
+    0-2 on the generated 12 MP page and on each real 12 MP photo, types 3-4 on a product."""
+    models = load_models(os.cpu_count() or 1)
+    inputs = {"generated page": (make_case(0, seed, size=(4000, 3000)).jpeg, (0, 1, 2))}
+    inputs |= {name: (data, (0, 1, 2)) for name, data in photos.items()}
     product = encode(product_scene(size=(4000, 3000))[0], "JPEG", quality=92)
+    inputs["generated product"] = (product, (3, 4))
     rows = []
-    for data, kinds in ((document, (0, 1, 2)), (product, (3, 4))):
+    for name, (data, kinds) in inputs.items():
         seconds, floor = time_types(data, kinds, models, repeat)
-        for kind in kinds:
-            ours = seconds[kind]
-            rows.append({"type": kind, "seconds": ours, "floor": floor, "ratio": ours / floor})
-            print(f"speed type {kind}: {ours:.2f}s", file=sys.stderr)
+        for kind, ours in seconds.items():
+            row = {"type": kind, "seconds": ours, "floor": floor, "ratio": ours / floor}
+            rows.append({"input": name} | row)
+            print(f"speed {name} type {kind}: {ours:.2f}s", file=sys.stderr)
     return rows
 
 
@@ -526,13 +550,17 @@ def _paper_block(summary: dict[str, Any]) -> list[str]:
 def _speed_block(speed: list[dict[str, Any]]) -> list[str]:
     if not speed:
         return []
-    lines = [f"{'12 MP, seconds per image':<34} {'ours':>6} {'floor':>6} {'ratio':>6}  target"]
+    threads = os.cpu_count() or 1
+    lines = [
+        f"{f'12 MP, seconds per image ({threads} threads)':<42} {'ours':>6} {'floor':>6}"
+        f" {'ratio':>6}  target"
+    ]
     for row in speed:
         target = SPEED_TARGETS.get(row["type"])
         goal = f"<= {target}: {_verdict(row['ratio'] <= target)}" if target else ""
         lines.append(
-            f"{'  type ' + str(row['type']):<34} {row['seconds']:>6.2f} {row['floor']:>6.3f}"
-            f" {row['ratio']:>6.1f}  {goal}"
+            f"{'  ' + row['input'][:30] + ', type ' + str(row['type']):<42} {row['seconds']:>6.2f}"
+            f" {row['floor']:>6.3f} {row['ratio']:>6.1f}  {goal}"
         )
     return lines
 
