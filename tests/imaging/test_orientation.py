@@ -77,7 +77,9 @@ class CountingText:
     def __init__(self) -> None:
         self.calls = 0
 
-    def detect(self, rgb: np.ndarray, max_lines: int = 40) -> list[TextLine]:
+    def detect(
+        self, rgb: np.ndarray, max_lines: int = 40, *, directions: bool = True
+    ) -> list[TextLine]:
         self.calls += 1
         return [line(100 + 30 * i, 10, 100 + 30 * i, 400, 18, 0.05) for i in range(8)]
 
@@ -107,6 +109,16 @@ def test_residual_skew_is_measured_within_a_third_of_a_degree(models, angle):
     skewed = geometry.rotate_small(page, angle, fill=(250, 250, 247))
     estimate = orientation.estimate_skew(skewed, models.text.detect(skewed))
     assert abs(estimate + angle) < 0.3, estimate  # the correction undoes the skew
+
+
+def test_lines_without_directions_are_the_same_lines_of_unknown_direction(models):
+    page = geometry.rotate_clockwise(text_page(seed=4), 180)
+    read = models.text.detect(page)
+    sloped = models.text.detect(page, directions=False)
+    assert len(read) == len(sloped) >= 5
+    assert all(np.array_equal(a.box, b.box) for a, b in zip(read, sloped, strict=True))
+    assert np.median([r.upside_down for r in read]) > 0.6  # the classifier did read them
+    assert {s.upside_down for s in sloped} == {0.5}
 
 
 def test_level_page_has_no_skew(models):
@@ -139,11 +151,14 @@ class SpyText:
     """A real text model whose calls are counted."""
 
     def __init__(self, model) -> None:
-        self.model, self.calls = model, 0
+        self.model, self.calls, self.directions = model, 0, []
 
-    def detect(self, rgb: np.ndarray, max_lines: int = 40) -> list[TextLine]:
+    def detect(
+        self, rgb: np.ndarray, max_lines: int = 40, *, directions: bool = True
+    ) -> list[TextLine]:
         self.calls += 1
-        return self.model.detect(rgb, max_lines)
+        self.directions.append(directions)
+        return self.model.detect(rgb, max_lines, directions=directions)
 
 
 def test_level_rows_are_not_second_guessed_by_text_lines(models):
@@ -156,5 +171,5 @@ def test_sloping_rows_are_checked_against_text_lines(models):
     spy = SpyText(models.text)
     skewed = geometry.rotate_small(text_page(seed=4), 2.5, fill=(250, 250, 247))
     estimate = orientation.estimate_skew(skewed, text_model=spy)
-    assert spy.calls == 1
+    assert spy.calls == 1 and spy.directions == [False]  # slopes need no reading direction
     assert abs(estimate + 2.5) < 0.3, estimate

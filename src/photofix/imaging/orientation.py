@@ -200,7 +200,7 @@ def estimate_skew(
     profile = skew_from_profile(image)
     level = profile is not None and abs(profile) < LEVEL_DEGREES
     if lines is None and text_model is not None and not level:
-        lines = text_model.detect(image)
+        lines = text_model.detect(image, directions=False)  # slopes only
     from_lines = None if lines is None else skew_from_lines(lines)
     if from_lines is not None and (profile is None or abs(profile - from_lines) > 1.0):
         angle = from_lines

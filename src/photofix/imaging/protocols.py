@@ -48,7 +48,12 @@ class TextLine:
 class TextLineModel(Protocol):
     """Text detection plus a 0/180 direction classifier per line (rapidocr's det + cls)."""
 
-    def detect(self, rgb: np.ndarray, max_lines: int = 40) -> list[TextLine]: ...
+    def detect(
+        self, rgb: np.ndarray, max_lines: int = 40, *, directions: bool = True
+    ) -> list[TextLine]:
+        """The longest `max_lines` lines; without `directions` the classifier is skipped and
+        `upside_down` is 0.5 (unknown): enough for slopes."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -141,8 +141,11 @@ class TextLines:
         self._cls_input = self._cls.get_inputs()[0].name
         self.limit_side = limit_side
 
-    def detect(self, rgb: np.ndarray, max_lines: int = 40) -> list[TextLine]:
-        """The longest `max_lines` text lines, boxes in `rgb` pixels, longest first."""
+    def detect(
+        self, rgb: np.ndarray, max_lines: int = 40, *, directions: bool = True
+    ) -> list[TextLine]:
+        """The longest `max_lines` text lines, boxes in `rgb` pixels, longest first. Without
+        `directions` the 0/180 classifier (~30 ms for 40 lines) is skipped: `upside_down` 0.5."""
         rgb = _as_rgb(rgb)
         size = det_resize(rgb.shape, self.limit_side)
         prob = self._det.run(None, {self._det_input: det_input(rgb, size)})[0][0, 0]
@@ -154,7 +157,10 @@ class TextLines:
         found = found[:max_lines]
         if not found:
             return []
-        flipped = self._classify(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [b for b, _ in found])
+        if directions:
+            flipped = self._classify(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [b for b, _ in found])
+        else:
+            flipped = np.full(len(found), 0.5)
         return [
             TextLine(box=box, upside_down=float(p), score=float(score))
             for (box, score), p in zip(found, flipped, strict=True)
