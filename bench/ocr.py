@@ -3,7 +3,7 @@
 Only the .onnx files of the installed `rapidocr` wheel are read (its Python package would pull
 in a second OpenCV). Detection reuses photofix's DB pre/post-processing (photofix.models.text)
 but sizes the input like rapidocr's OCR default (short side at least 736 px, long side at most
-2000 px) instead of the pipeline's fast 960 px cap. Recognition follows rapidocr's
+2000 px) instead of the pipeline's fast 736 px cap. Recognition follows rapidocr's
 `ch_ppocr_rec`: BGR crop, height 48, width scaled (at least 320 per batch), (x/255 - 0.5)/0.5,
 greedy CTC decode with blank 0; the dictionary is the model's own `character` metadata, plus
 the space rapidocr appends. No angle classifier: lines are read as they lie.

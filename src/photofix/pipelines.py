@@ -181,9 +181,9 @@ def _crop_product(
 def _cut_out(
     rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
 ) -> PipelineResult:
-    """Type 4: type 3, then a transparent background (or `bg_color`) with a soft, refined
-    alpha edge. The crop may reach past the photo: that room is transparent, so the margin is
-    always even."""
+    """Type 4: the subject framed as type 3 frames it, seen closer for its edges, then a
+    transparent background (or `bg_color`) with a soft, refined alpha edge. The crop may reach
+    past the photo: that room is transparent, so the margin is always even."""
     framed = _locate_and_crop(
         rgb, options, models, timings, pad=True, fill=_border_colour(rgb), studio=True, closer=True
     )
@@ -234,7 +234,9 @@ def _locate_and_crop(
     closer: bool = False,
 ) -> _Framed:
     """The subject framed in its crop (no subject: the whole image), completed by what a
-    smooth studio backdrop cannot explain. With `studio`, also that backdrop, for the matting."""
+    smooth studio backdrop cannot explain. With `closer`, its mask is made again from a square
+    around it (`subject.look_closer`: sharper edges, for a cut-out); with `studio`, the crop
+    also carries that backdrop, for the matting."""
     with timings.step("find_subject"):
         segmenter = models.product_segmenter
         found = subject.find_subject(rgb, segmenter)

@@ -478,6 +478,34 @@ def test_a_closer_look_keeps_what_it_no_longer_sees_and_adds_no_prop():
     assert (x0, y0, x1, y1) == pytest.approx((500, 330, 641, 561), abs=6)  # lid to box, no prop
 
 
+def test_a_closer_look_opens_narrow_gaps_between_teeth():
+    """A comb: from the whole photo the model blurs its teeth into a block; from close it sees
+    the gaps. They reach deep into the first look's block, but they are narrow: opened, not
+    put back as a part the close look missed."""
+    photo = np.full((HEIGHT, WIDTH, 3), 255, np.uint8)
+    cv2.rectangle(photo, (500, 350), (700, 550), (0, 0, 0), -1)
+    gaps = [(516 + 24 * k, 524 + 24 * k) for k in range(8)]  # 8 px wide, 120 px deep
+    for x0, x1 in gaps:
+        photo[350:470, x0:x1] = 255
+
+    class BlursFromAfar:
+        name = "blurs-from-afar"
+
+        def predict(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+            dark = (rgb.mean(axis=2) < 128).astype(np.float32)
+            if rgb.shape == photo.shape:
+                dark = cv2.dilate(dark, np.ones((1, 15), np.uint8))  # gaps blurred shut
+            return cv2.resize(dark, size or rgb.shape[1::-1], interpolation=cv2.INTER_AREA)
+
+    model = BlursFromAfar()
+    first = subject.find_subject(photo, model)
+    assert first is not None
+    assert all(_at(first, (x0 + x1) // 2, 400) >= 0.5 for x0, x1 in gaps)
+    closer = subject.look_closer(first, photo, model)
+    assert all(_at(closer, (x0 + x1) // 2, 400) < 0.5 for x0, x1 in gaps)
+    assert _at(closer, 600, 500) >= 0.5  # the comb's back
+
+
 def test_on_a_studio_backdrop_a_closer_look_adds_no_shadow():
     """From close, the model takes the box's contact shadow for part of it; on a studio
     backdrop the shadow is the backdrop darkened, and stays out."""

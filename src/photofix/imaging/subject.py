@@ -68,16 +68,18 @@ MASK_SIDE = 1024
 COMPLETE_LEVEL = 0.75
 # A closer look (cut-outs): the model sees ~320 px of the whole photo, so a subject filling a
 # tenth of it is seen at ~100 px. A second run on a square around the subject, with
-# CLOSER_ROOM x its longer side of room on every side, sees it at up to 320; not when that
+# CLOSER_ROOM x its longer side of room on every side, sees it at ~250 px; not when that
 # square would cover more than CLOSER_MAX_AREA of the photo (little to gain for the time).
 CLOSER_ROOM = 0.15
 CLOSER_MAX_AREA = 0.8
 # The closer look may move the subject's outline out by up to CLOSER_REACH x its longer side,
 # never add a distant object: seen alone in a square, a tile or a box behind the subject can
 # look salient to the model. Parts of the first look's object it drops from the outside that
-# reach deeper than CLOSER_DEPTH x that side are kept (see `_keep_lost_chunks`).
+# reach deeper than CLOSER_DEPTH x that side and are thicker than CLOSER_THICKNESS x it are
+# kept: a pale lid, not the slot between a fork's tines (see `_keep_lost_chunks`).
 CLOSER_REACH = 0.02
 CLOSER_DEPTH = 0.03
+CLOSER_THICKNESS = 0.06
 
 
 @dataclass
@@ -185,11 +187,11 @@ def look_closer(
     if (mx1 - mx0) * (my1 - my0) > CLOSER_MAX_AREA * rows * cols:
         return found
     height, width = rgb.shape[:2]
-    px0, py0 = round(mx0 * sx), round(my0 * sy)
-    px1, py1 = min(width, round(mx1 * sx)), min(height, round(my1 * sy))
+    px0, py0, px1, py1 = _photo_region((mx0, my0, mx1, my1), found.scale, width, height)
     mask = np.zeros_like(found.mask)
     mask[my0:my1, mx0:mx1] = saliency.predict(rgb[py0:py1, px0:px1], (mx1 - mx0, my1 - my0))
-    reach = max(1, round(CLOSER_REACH * longer / sx))
+    side = max((x1 - x0) / sx, (y1 - y0) / sy)  # the subject's longer side, in mask px
+    reach = max(1, round(CLOSER_REACH * side))
     near = cv2.dilate((found.mask >= EXTENT_LEVEL).view(np.uint8), _disk(reach))
     mask *= cv2.GaussianBlur(near.astype(np.float32), (0, 0), reach / 3)
     if backdrop is not None:
@@ -199,7 +201,7 @@ def look_closer(
         added = (mask[roi] >= CORE_LEVEL) & (found.mask[roi] < CORE_LEVEL)
         cast = added & in_shadow(image, behind, backdrop.noise)
         mask[roi][cast] = found.mask[roi][cast]
-    mask = _keep_lost_chunks(found.mask, mask, CLOSER_DEPTH * longer / sx)
+    mask = _keep_lost_chunks(found.mask, mask, CLOSER_DEPTH * side, CLOSER_THICKNESS * side)
     closer = _analyse(mask)
     if closer is None or closer.confidence < MIN_CONFIDENCE:
         return found
@@ -207,27 +209,34 @@ def look_closer(
     return SubjectDetection(bbox, closer.mask, found.confidence, found.scale)
 
 
-def _keep_lost_chunks(first: np.ndarray, closer: np.ndarray, depth: float) -> np.ndarray:
+def _keep_lost_chunks(
+    first: np.ndarray, closer: np.ndarray, depth: float, thickness: float
+) -> np.ndarray:
     """`closer` with the chunks of the `first` look's object that it lost from the outside
-    put back, where they reach deeper than `depth` mask px into that object. A lost chunk
-    enclosed by the subject is a hole the first look blurred shut; a thin one along the outline
-    is the outline made sharper; a deep one open to the outside is a pale or transparent part
-    the model, seeing it alone, no longer tells from the background (a white shoe's toe on a
-    white sweep, the empty top of a glass)."""
+    put back, where they reach deeper than `depth` mask px into that object and are thicker
+    than `thickness`. A lost chunk enclosed by the subject is a hole the first
+    look blurred shut; a thin one along the outline is the outline made sharper, and a thin
+    deep one a gap opened (between a fork's tines, a lamp's arms); a thick deep one open to
+    the outside is a pale or transparent part the model, seeing it alone, no longer tells from
+    the background (a white shoe's toe on a white sweep, the empty top of a glass)."""
     was = (first >= CORE_LEVEL).view(np.uint8)
     now = closer >= CORE_LEVEL
-    lost = was.view(bool) & ~now
-    count, labels = cv2.connectedComponents(lost.view(np.uint8), connectivity=8)
+    lost = (was.view(bool) & ~now).view(np.uint8)
+    count, labels = cv2.connectedComponents(lost, connectivity=8)
     if count <= 1:
         return closer
     _, background = cv2.connectedComponents((~now).view(np.uint8), connectivity=4)
     rim = np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]])
     outside = np.isin(background, rim[rim > 0])
-    # How deep each lost chunk reaches into the first look's object, from the outside only.
+    # How deep each lost chunk reaches into the first look's object, from the outside only,
+    # and how thick it is (twice the largest distance from inside it to its own edge).
     reached = (labels > 0) & outside
     deepest = np.zeros(count, np.float32)
     np.maximum.at(deepest, labels[reached], cv2.distanceTransform(was, cv2.DIST_L2, 3)[reached])
-    keep = deepest > depth
+    thickest = np.zeros(count, np.float32)
+    inner = cv2.distanceTransform(lost, cv2.DIST_L2, 3)
+    np.maximum.at(thickest, labels[reached], 2.0 * inner[reached])
+    keep = (deepest > depth) & (thickest > thickness)
     keep[0] = False
     if not keep.any():
         return closer
@@ -268,11 +277,8 @@ def _on_backdrop(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The photo under a `region` of mask pixels, shrunk onto them, and the backdrop behind
     it: float RGB in [0, 1], both of the region's size."""
-    height, width = rgb.shape[:2]
     mx0, my0, mx1, my1 = region
-    sx, sy = scale
-    px0, py0 = round(mx0 * sx), round(my0 * sy)
-    px1, py1 = min(width, round(mx1 * sx)), min(height, round(my1 * sy))
+    px0, py0, px1, py1 = _photo_region(region, scale, rgb.shape[1], rgb.shape[0])
     cols, rows = mx1 - mx0, my1 - my0
     image = shrink(rgb[py0:py1, px0:px1, :3], (cols, rows)).astype(np.float32)
     image *= np.float32(1.0 / 255.0)
@@ -280,6 +286,19 @@ def _on_backdrop(
     to_photo = np.array([[fx, 0.0, px0 + 0.5 * fx - 0.5], [0.0, fy, py0 + 0.5 * fy - 0.5]])
     behind = backdrop.in_crop(to_photo).render((rows, cols)) * np.float32(1.0 / 255.0)
     return image, behind
+
+
+def _photo_region(region: Box, scale: tuple[float, float], width: int, height: int) -> Box:
+    """The photo pixels a `region` of mask pixels is made from (what the model or a shrink
+    turns into exactly those mask pixels), rather than every photo pixel it touches."""
+    mx0, my0, mx1, my1 = region
+    sx, sy = scale
+    return (
+        round(mx0 * sx),
+        round(my0 * sy),
+        min(width, round(mx1 * sx)),
+        min(height, round(my1 * sy)),
+    )
 
 
 def _reach_region(mask: np.ndarray) -> Box | None:
