@@ -174,6 +174,41 @@ def test_scan_and_enhance_whitens_the_flattened_page(models):
     assert result.meta["document"]["found"] is True and result.meta["enhance"] == "color"
 
 
+def test_only_a_page_enhanced_next_is_resampled_bilinear(models, monkeypatch):
+    """Enhancement sharpens the ink, so its page may be resampled the fast way; a plain scan,
+    or a type 2 without enhancement, keeps bicubic (and then is exactly the type 0 page)."""
+    resampled = []
+    warp = geometry.warp_page
+
+    def spy(*args, **kwargs):
+        if "bicubic" in kwargs:  # the full-resolution page (previews use the default)
+            resampled.append(kwargs["bicubic"])
+        return warp(*args, **kwargs)
+
+    monkeypatch.setattr(geometry, "warp_page", spy)
+    scene, _ = document_scene(size=(800, 600))
+    scan = run_pipeline(scene, PipelineOptions(type=0), models)
+    run_pipeline(scene, PipelineOptions(type=2), models)
+    plain = run_pipeline(scene, PipelineOptions(type=2, enhance="none"), models)
+    assert resampled == [True, False, True]
+    assert np.array_equal(plain.image, scan.image)
+
+
+def test_bilinear_and_bicubic_page_warps_agree_but_bicubic_is_crisper():
+    page = text_page(seed=1)
+    quad = np.float32([[30.3, 20.6], [800.2, 35.1], [820.7, 1070.4], [12.5, 1060.9]])
+    plan = geometry.plan_page(quad, geometry.rectified_size(quad, page.shape), 0, 0.0)
+    fast = geometry.warp_page(page, plan, bicubic=False).astype(np.float32)
+    crisp = geometry.warp_page(page, plan).astype(np.float32)
+    assert fast.shape == crisp.shape
+    assert np.abs(fast - crisp).mean() < 3.0  # the same page, the same place
+
+    def edge_energy(image: np.ndarray) -> float:
+        return float(cv2.Laplacian(image.mean(axis=2), cv2.CV_32F).var())
+
+    assert edge_energy(crisp) > 1.1 * edge_energy(fast)
+
+
 def test_small_dark_rectangle_on_paper_scores_below_a_light_card_on_a_desk():
     # The same box, once a logo printed on a receipt scan (darker than the paper around it),
     # once a card on a desk (lighter than its surroundings): only the card may be the page.
