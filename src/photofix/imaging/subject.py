@@ -214,11 +214,11 @@ def _keep_lost_chunks(
 ) -> np.ndarray:
     """`closer` with the chunks of the `first` look's object that it lost from the outside
     put back, where they reach deeper than `depth` mask px into that object and are thicker
-    than `thickness`. A lost chunk enclosed by the subject is a hole the first
-    look blurred shut; a thin one along the outline is the outline made sharper, and a thin
-    deep one a gap opened (between a fork's tines, a lamp's arms); a thick deep one open to
-    the outside is a pale or transparent part the model, seeing it alone, no longer tells from
-    the background (a white shoe's toe on a white sweep, the empty top of a glass)."""
+    than `thickness`. A lost chunk enclosed by the subject is a hole the first look blurred
+    shut; a thin one along the outline is the outline made sharper, and a thin deep one a gap
+    opened (between a fork's tines, a lamp's arms); a thick deep one open to the outside is a
+    pale or transparent part the model, seeing it alone, no longer tells from the background
+    (a white shoe's toe on a white sweep, the empty top of a glass)."""
     was = (first >= CORE_LEVEL).view(np.uint8)
     now = closer >= CORE_LEVEL
     lost = (was.view(bool) & ~now).view(np.uint8)
