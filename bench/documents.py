@@ -68,6 +68,7 @@ QUALITY_THREADS = 2  # quality runs one image at a time: use both cores
 # Speed is timed as one request on an idle service: its worker's model threads default to the
 # cores (the issue's "2 cores"). Real photos of at least SPEED_MIN_PIXELS are timed beside the
 # generated page: a synthetic JPEG decodes ~1.5x faster than a phone photo, so its floor is low.
+SPEED_THREADS = os.cpu_count() or 1
 SPEED_MIN_PIXELS = 11_000_000
 IOU_FAIL = 0.9
 SHEET_ROWS = 6  # more rows and the thumbnails get too small to look at
@@ -338,7 +339,7 @@ def speed_photos(samples: Path) -> dict[str, bytes]:
 def measure_speed(seed: int, photos: dict[str, bytes], repeat: int = 3) -> list[dict[str, Any]]:
     """Median of `repeat` runs after a warm-up, beside the floor measured among them: types
     0-2 on the generated 12 MP page and on each real 12 MP photo, types 3-4 on a product."""
-    models = load_models(os.cpu_count() or 1)
+    models = load_models(SPEED_THREADS)
     inputs = {"generated page": (make_case(0, seed, size=(4000, 3000)).jpeg, (0, 1, 2))}
     inputs |= {name: (data, (0, 1, 2)) for name, data in photos.items()}
     product = encode(product_scene(size=(4000, 3000))[0], "JPEG", quality=92)
@@ -550,9 +551,8 @@ def _paper_block(summary: dict[str, Any]) -> list[str]:
 def _speed_block(speed: list[dict[str, Any]]) -> list[str]:
     if not speed:
         return []
-    threads = os.cpu_count() or 1
     lines = [
-        f"{f'12 MP, seconds per image ({threads} threads)':<42} {'ours':>6} {'floor':>6}"
+        f"{f'12 MP, seconds per image ({SPEED_THREADS} threads)':<42} {'ours':>6} {'floor':>6}"
         f" {'ratio':>6}  target"
     ]
     for row in speed:
