@@ -349,12 +349,14 @@ def test_one_json_object_per_input_on_stdout(tmp_path):
     assert "missing.jpg: no such file or folder" in result.stderr  # errors on stderr as well
 
 
-def test_an_unprintable_file_name_stays_on_one_line(tmp_path):
+def test_a_file_name_is_shown_as_it_is_and_on_one_line(tmp_path):
     odd = photo(tmp_path / "two\nlines.jpg")
-    result = run("process", odd, "-t", "1")
+    markup = photo(tmp_path / "[bold]no style.jpg")  # last: the progress bar shows it
+    result = run("process", odd, markup, "-t", "1")
     assert result.exit_code == 0
-    assert result.stdout.count("\n") == 1
+    assert result.stdout.count("\n") == 2
     assert "two\\nlines.jpg -> " in result.stdout
+    assert "[bold]no style.jpg" in result.stderr  # the bar's label, not rich markup
 
 
 @pytest.mark.parametrize(
@@ -566,6 +568,14 @@ def test_remote_stops_sending_once_the_key_is_refused(tmp_path):
     assert result.exit_code == Unauthorized.exit_code
     assert calls == ["POST"]
     assert summary(result.stderr) == "0 done, 4 failed (4 unauthorized)"
+
+
+def test_remote_stops_sending_when_the_server_was_never_reached(tmp_path):
+    pages = [photo(tmp_path / f"page{n}.jpg", seed=n) for n in range(4)]
+    result = remote(*pages, "-c", "1", server=f"http://127.0.0.1:{closed_port()}")
+    assert result.exit_code == ServerUnreachable.exit_code
+    assert result.stderr.count(": connection refused") == 4
+    assert result.stderr.count(": not sent: cannot connect") == 3
 
 
 @pytest.mark.parametrize(

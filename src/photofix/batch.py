@@ -43,6 +43,10 @@ Identity = tuple[int, int]  # (device, inode): what a file is, whatever path nam
 class InternalError(PhotofixError):
     """A bug met on one input: reported as its failure, so that the rest of the batch goes on."""
 
+    @classmethod
+    def of(cls, exc: Exception) -> InternalError:
+        return cls(f"{type(exc).__name__}: {exc} (a bug: please report it)")
+
 
 class InputMissing(PhotofixError):
     exit_code = 15

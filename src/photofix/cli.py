@@ -421,15 +421,14 @@ def process(
     report.finish()
 
 
-def _outcome(
-    work: Callable[[Source], Done], source: Source
-) -> Done | PhotofixError:  # the typed error, or a bug on this input, is its outcome
+def _outcome(work: Callable[[Source], Done], source: Source) -> Done | PhotofixError:
+    """The result, or what stopped it (a bug on one input must not cost the rest its turn)."""
     try:
         return work(source)
     except PhotofixError as exc:
         return exc
-    except Exception as exc:  # a bug on one input must not cost the rest of the batch
-        return InternalError(f"{type(exc).__name__}: {exc} (a bug: please report it)")
+    except Exception as exc:
+        return InternalError.of(exc)
 
 
 def _collect(inputs: list[Path], task_type: int, out_dir: Path | None) -> Batch:
@@ -458,24 +457,26 @@ class _Report:
     def outcome(self, path: Path, outcome: Done | PhotofixError) -> None:
         if isinstance(outcome, Done):
             self.tally.done += 1
-            self._result(
-                f"{shown(path)} -> {shown(outcome.target)}",
-                {
-                    "input": str(path),
-                    "output": str(outcome.target),
-                    "type": self._type,
-                    "meta": outcome.meta,
-                },
-            )
+            if self._json:
+                self._print_json(
+                    input=str(path), output=str(outcome.target), type=self._type, meta=outcome.meta
+                )
+            else:
+                print(f"{shown(path)} -> {shown(outcome.target)}", flush=True)
             return
         self.tally.failures.append(outcome)
         err.print(Text(f"{shown(path)}: {outcome.message}", style="red"))
         if self._json:
-            fields = {"error": outcome.message, "reason": reason(outcome)}
-            self._result("", {"input": str(path), **fields, "code": outcome.exit_code})
+            self._print_json(
+                input=str(path),
+                error=outcome.message,
+                reason=reason(outcome),
+                code=outcome.exit_code,
+            )
 
-    def _result(self, line: str, report: dict[str, Any]) -> None:
-        print(json.dumps(report) if self._json else line, flush=True)
+    @staticmethod
+    def _print_json(**report: Any) -> None:
+        print(json.dumps(report), flush=True)
 
     def finish(self) -> NoReturn:
         err.print(self.tally.summary())
@@ -488,7 +489,7 @@ def _progress(count: int) -> Progress:
     written to stdout would end up on stderr."""
     interactive = sys.stdout.isatty() and sys.stderr.isatty()
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a file name is no markup
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

@@ -14,7 +14,15 @@ from collections.abc import Callable
 
 import httpx
 
-from photofix.batch import Done, ResultWriter, ServerError, ServerUnreachable, Source, read_input
+from photofix.batch import (
+    Done,
+    InternalError,
+    ResultWriter,
+    ServerError,
+    ServerUnreachable,
+    Source,
+    read_input,
+)
 from photofix.client import APIError, AsyncClient, ClientError, TaskFailed, TaskTimeout
 from photofix.errors import (
     BadRequest,
@@ -52,8 +60,6 @@ _BY_STATE: dict[int, type[PhotofixError]] = {
     -7: InvalidImage,
     -8: ProcessingTimeout,
 }
-# After one of these no other input can fare better: the rest are not sent.
-_FATAL = (ServerUnreachable, Unauthorized)
 
 
 def check_server(url: str) -> str:
@@ -89,18 +95,25 @@ async def process_remote(
     timeout: float,
     on_done: Callable[[Source, Done | PhotofixError], None],
 ) -> None:
-    """Process every source, `concurrency` at a time; `on_done` hears each with its outcome."""
+    """Process every source, `concurrency` at a time; `on_done` hears each with its outcome.
+    Once the key is refused, or the server could not be reached before it ever answered, no
+    other input can fare better: the rest are not sent."""
     gate = asyncio.Semaphore(concurrency)
+    answered = False  # the server answered once: being unreachable later may pass
     fatal: list[PhotofixError] = []
 
     async def one(client: AsyncClient, source: Source) -> None:
+        nonlocal answered
         async with gate:
             if fatal:
-                outcome: Done | PhotofixError = fatal[0]
+                outcome: Done | PhotofixError = type(fatal[0])(f"not sent: {fatal[0].message}")
             else:
                 outcome = await _one(client, source, server, task_type, timeout, writer)
-                if isinstance(outcome, _FATAL):
+                if isinstance(outcome, Unauthorized) or (
+                    isinstance(outcome, ServerUnreachable) and not answered
+                ):
                     fatal.append(outcome)
+                answered = answered or not isinstance(outcome, ServerUnreachable)
         on_done(source, outcome)
 
     async with AsyncClient(server, key) as client:
@@ -128,6 +141,8 @@ async def _one(
         return _typed(exc, server)
     except (LookupError, TypeError, ValueError, AttributeError) as exc:  # bad JSON, bad base64
         return ServerError(f"{server} gave no photofix/PicWish answer ({exc!r})")
+    except Exception as exc:  # a bug on one input must not cost the rest their turn
+        return InternalError.of(exc)
     return Done(target, result.meta)
 
 
