@@ -272,7 +272,7 @@ AsJson = Annotated[
     epilog=_epilog(
         [
             "photofix remote page.jpg --server http://127.0.0.1:8000 --key pfx_... -t 2",
-            "photofix remote photos/ -o scans -c 8  # --server, --key from the environment",
+            "photofix remote photos/ -o scans -c 8  # server, key from the environment",
         ]
     ),
 )
@@ -332,8 +332,8 @@ def remote(
     cls=_Command,
     epilog=_epilog(
         [
-            "photofix process page.jpg -t 2           # page-scan.jpg beside page.jpg",
-            "photofix process photos/ -t 4 -o cuts    # photos/a/mug.png -> cuts/a/mug-cutout.png",
+            "photofix process page.jpg -t 2         # page-scan.jpg beside page.jpg",
+            "photofix process photos -t 4 -o out    # photos/a/x.png: out/a/x-cutout.png",
             "photofix process *.jpg -t 0 --json > report.jsonl",
         ]
     ),
