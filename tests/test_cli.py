@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from photofix import batch
+from photofix import batch, errors
 from photofix.batch import (
     PARTIAL_FAILURE,
     InputMissing,
@@ -36,11 +36,12 @@ from photofix.batch import (
     ServerUnreachable,
     Source,
 )
-from photofix.cli import app
+from photofix.cli import EXIT_CODES, app
 from photofix.errors import (
     BadRequest,
     InvalidImage,
     Overloaded,
+    PhotofixError,
     ProcessingTimeout,
     RateLimited,
     Unauthorized,
@@ -286,6 +287,18 @@ def test_process_errors_map_to_exit_codes(tmp_path):
     assert InvalidImage.exit_code != UnsupportedFormat.exit_code
     report = json.loads(gif.stdout)
     assert report["reason"] == "unsupported format" and report["code"] == gif.exit_code
+
+
+def test_every_exit_code_is_documented_once():
+    codes = [code for code, _ in EXIT_CODES]
+    assert codes == sorted(set(codes))
+    declared = {
+        kind.exit_code
+        for module in (errors, batch)
+        for kind in vars(module).values()
+        if isinstance(kind, type) and issubclass(kind, PhotofixError)
+    }
+    assert declared | {0, PARTIAL_FAILURE} == set(codes)
 
 
 # --------------------------------------------------------------------------- atomic writes
