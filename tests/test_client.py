@@ -143,6 +143,7 @@ def test_bad_field_from_the_live_server(served):
 def test_remote_command_processes_a_batch(served, tmp_path):
     from typer.testing import CliRunner
 
+    from photofix.batch import PARTIAL_FAILURE
     from photofix.cli import app
 
     base, token = served
@@ -155,5 +156,9 @@ def test_remote_command_processes_a_batch(served, tmp_path):
     out = tmp_path / "out"
     args = ["remote", *inputs, str(tmp_path / "broken.jpg"), "--server", base, "--key", token]
     result = CliRunner().invoke(app, [*args, "--type", "1", "--out-dir", str(out), "-c", "2"])
-    assert result.exit_code == 1  # one input failed, the others are done
-    assert sorted(p.name for p in out.iterdir()) == ["page0.jpg", "page1.jpg", "page2.jpg"]
+    assert result.exit_code == PARTIAL_FAILURE  # one input failed, the others are done
+    names = ["page0-enhanced.jpg", "page1-enhanced.jpg", "page2-enhanced.jpg"]
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert len(result.stdout.splitlines()) == 3  # one `input -> output` line per result
+    summary = result.stderr.strip().splitlines()[-1]
+    assert summary.startswith("3 done, 1 failed (1 ")  # its reason is the server's (400, 415)

@@ -1,6 +1,9 @@
-"""`photofix` command line: serve the API, manage keys, process files locally.
+"""`photofix` command line: serve the API, run workers, manage keys, process images locally or
+through a server.
 
-Only this layer turns typed errors into exit codes (each PhotofixError declares its own).
+Only this layer turns typed errors into exit codes (each PhotofixError declares its own; the
+ones of batches are in photofix.batch). Result lines go to stdout, one per input; progress,
+notes, errors and the closing summary go to stderr.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,50 +23,167 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from photofix import errors
+from photofix.batch import (
+    PARTIAL_FAILURE,
+    RESULT_WORDS,
+    Batch,
+    Done,
+    InputMissing,
+    InputUnreadable,
+    InternalError,
+    OutputExists,
+    OutputIsInput,
+    OutputUnwritable,
+    ResultWriter,
+    ServerError,
+    ServerUnreachable,
+    Source,
+    Tally,
+    collect,
+    describe,
+    reason,
+    shown,
+)
 from photofix.config import Settings, load_settings
 from photofix.errors import PhotofixError
 from photofix.keys import KeyStore
 
+
+def _tidy(params: list[Any]) -> list[Any]:
+    """Help as a person reads it: a flag shows no "<bool>", an argument with a metavar shows
+    no "<list[Path]>" (its metavar says it). Typer 0.29 has no switch for either."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+        elif isinstance(param, TyperArgument) and param.metavar:
+            param.display_type_rich = _no_type  # type: ignore[method-assign]
+    return params
+
+
+def _no_type(ctx: object) -> None:
+    return None
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _tidy(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """`IMAGE...` in the usage line, not typer's `{inputs}...`."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument) and param.metavar:
+                pieces.append(param.metavar)
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _tidy(super().get_params(ctx))
+
+
 app = typer.Typer(
+    cls=_Group,
     help="photofix: document scanning and product cut-outs, offline, PicWish-compatible.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 keys_app = typer.Typer(
-    help="Manage API keys (stored hashed in the data dir).", no_args_is_help=True
+    cls=_Group, help="Manage API keys (stored hashed in the data dir).", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
 
 # soft_wrap: a key or a curl line must never be broken across lines (it is copied and pasted).
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", envvar="PHOTOFIX_DATA_DIR", help="Task store, results and keys live here."
+        "--data-dir",
+        envvar="PHOTOFIX_DATA_DIR",
+        metavar="DIR",
+        help="Task store, results and keys live here.",
     ),
 ]
+
+EXIT_CODES: list[tuple[int, str]] = [
+    (0, "every input done"),
+    (InternalError.exit_code, "internal error (a bug: please report it)"),
+    (errors.BadRequest.exit_code, "bad option, usage or key name"),
+    (errors.Unauthorized.exit_code, "the server refused the API key"),
+    (errors.TaskNotFound.exit_code, "not found (keys revoke: no such key)"),
+    (errors.ImageTooLarge.exit_code, "image too large"),
+    (errors.UnsupportedFormat.exit_code, "unsupported format"),
+    (errors.InvalidImage.exit_code, "invalid image (broken or truncated)"),
+    (errors.SourceDownloadFailed.exit_code, "the server could not download the image"),
+    (errors.ProcessingTimeout.exit_code, "timed out"),
+    (errors.RateLimited.exit_code, "rate limited by the server"),
+    (errors.Overloaded.exit_code, "server overloaded"),
+    (errors.ModelError.exit_code, "a model is missing or broken"),
+    (errors.StoreUnavailable.exit_code, "the server's store is unavailable"),
+    (PARTIAL_FAILURE, "some inputs failed: others were done, or they failed for several reasons"),
+    (InputMissing.exit_code, "input missing"),
+    (InputUnreadable.exit_code, "input unreadable (permission, a path through a file, no image)"),
+    (OutputExists.exit_code, "a result exists already (--overwrite replaces it)"),
+    (OutputIsInput.exit_code, "a result would replace an input (never done)"),
+    (OutputUnwritable.exit_code, "a result cannot be written"),
+    (ServerUnreachable.exit_code, "server unreachable (refused, no such host, timeout)"),
+    (ServerError.exit_code, "server error (5xx) or an answer that is no photofix/PicWish answer"),
+]
+
+_NAMING = (
+    "Results are named after their input and type ("
+    + ", ".join(f"{t} -{word}" for t, word in RESULT_WORDS.items())
+    + "): page.jpg gives page-scan.jpg for type 2. They go beside their input, or to --out-dir"
+    " keeping the inputs' folders below their common folder. An existing file is never"
+    " replaced without --overwrite, and an input never. Folders are searched recursively for"
+    " images; other files are skipped with a note."
+)
+
+
+def _epilog(examples: list[str]) -> str:
+    """Examples, naming and exit codes (typer's rich help keeps the line breaks)."""
+    codes = "\n".join(f"  {code:>2}  {text}" for code, text in EXIT_CODES)
+    return "\n\n".join(
+        [
+            "Examples:\n" + "\n".join(f"  {line}" for line in examples),
+            _NAMING,
+            "Exit codes (when every input failed for one reason, that reason's):\n" + codes,
+        ]
+    )
 
 
 def _settings(**overrides: object) -> Settings:
     try:
         return load_settings(**overrides)
     except Exception as exc:  # pydantic's ValidationError lists every bad setting
-        err.print(f"[red]invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        err.print(Text(f"invalid settings: {exc}", style="red"))
+        raise typer.Exit(errors.BadRequest.exit_code) from exc
 
 
-@app.command()
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(Text(message, style="red"))
+    raise typer.Exit(code)
+
+
+@app.command(cls=_Command)
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Image worker processes.")] = None,
+    host: Annotated[
+        str | None, typer.Option(metavar="HOST", help="Interface to bind (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default 8000).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(metavar="N", help="Image worker processes.")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Run the HTTP API with its embedded worker pool (no other services needed)."""
@@ -76,13 +197,15 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
-@app.command()
+@app.command(cls=_Command)
 def worker(
     concurrency: Annotated[
-        int | None, typer.Option(help="Worker processes (default: PHOTOFIX_WORKERS, cores).")
+        int | None,
+        typer.Option(metavar="N", help="Worker processes (default: PHOTOFIX_WORKERS, cores)."),
     ] = None,
     metrics_port: Annotated[
-        int | None, typer.Option(help="Serve this worker's Prometheus metrics on this port.")
+        int | None,
+        typer.Option(metavar="PORT", help="Serve this worker's Prometheus metrics on this port."),
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -102,57 +225,279 @@ def worker(
     run_worker(settings, concurrency=concurrency or settings.workers)
 
 
-@app.command()
+Inputs = Annotated[
+    list[Path],
+    typer.Argument(
+        metavar="IMAGE...", help="Image files, or folders to search for images (recursively)."
+    ),
+]
+
+
+def _check_type(value: int) -> int:
+    if value not in RESULT_WORDS:
+        raise typer.BadParameter("must be 0, 1, 2, 3 or 4")
+    return value
+
+
+TypeOption = Annotated[
+    int,
+    typer.Option(
+        "--type",
+        "-t",
+        metavar="0-4",
+        callback=_check_type,
+        help="0 flatten a document, 1 enhance it, 2 both (a scan), 3 crop a product, 4 cut it out.",
+    ),
+]
+OutDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--out-dir",
+        "-o",
+        metavar="DIR",
+        help="Write results here, keeping the inputs' folders (default: beside each input).",
+    ),
+]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Replace results that exist (never an input).")
+]
+AsJson = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON object per input (with meta, or the error)."),
+]
+
+
+@app.command(
+    cls=_Command,
+    epilog=_epilog(
+        [
+            "photofix remote page.jpg --server http://127.0.0.1:8000 --key pfx_... -t 2",
+            "photofix remote photos/ -o scans -c 8  # server, key from the environment",
+        ]
+    ),
+)
 def remote(
-    inputs: Annotated[list[Path], typer.Argument(help="Image files.")],
-    server: Annotated[str, typer.Option(envvar="PHOTOFIX_SERVER", help="API base URL.")],
-    key: Annotated[str, typer.Option(envvar="PHOTOFIX_API_KEY", help="API key.")],
-    type_: Annotated[
-        int, typer.Option("--type", "-t", min=0, max=4, help="0 scan ... 4 cut out.")
-    ] = 1,
-    out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Where results go.")] = Path("."),
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1)] = 4,
-    timeout: Annotated[float, typer.Option(help="Seconds per image before giving up.")] = 120.0,
+    inputs: Inputs,
+    server: Annotated[
+        str, typer.Option(envvar="PHOTOFIX_SERVER", metavar="URL", help="API base URL.")
+    ],
+    key: Annotated[str, typer.Option(envvar="PHOTOFIX_API_KEY", metavar="KEY", help="API key.")],
+    type_: TypeOption = 1,
+    out_dir: OutDir = None,
+    overwrite: Overwrite = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, metavar="N", help="Images in flight.")
+    ] = 4,
+    timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds per image before giving up.")
+    ] = 120.0,
+    as_json: AsJson = False,
 ) -> None:
     """Send images to a photofix (or PicWish-compatible) server, N at a time."""
     import asyncio
 
-    from photofix.remote import process_remote
+    from photofix.remote import check_key, check_server, process_remote
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    progress = _batch_progress(len(inputs))
-    with progress:
-        bar = progress.add_task("sending", total=len(inputs))
-        failures = asyncio.run(
+    try:
+        check_server(server)
+        check_key(key)
+    except PhotofixError as exc:
+        _fail(exc.message, exc.exit_code)
+    batch = _collect(inputs, type_, out_dir)
+    report = _Report(as_json, type_, batch)
+    writer = ResultWriter(batch.inputs, overwrite=overwrite)
+    with _progress(len(batch.sources)) as progress:
+        bar = progress.add_task("sending", total=len(batch.sources))
+
+        def done(source: Source, outcome: Done | PhotofixError) -> None:
+            report.outcome(source.path, outcome)
+            progress.advance(bar)
+
+        asyncio.run(
             process_remote(
-                inputs,
+                batch.sources,
                 server=server,
                 key=key,
                 task_type=type_,
-                out_dir=out_dir,
+                writer=writer,
                 concurrency=concurrency,
                 timeout=timeout,
-                on_done=lambda path, outcome: _report_remote(progress, bar, path, outcome),
+                on_done=done,
             )
         )
-    raise typer.Exit(1 if failures else 0)
+    report.finish()
 
 
-def _batch_progress(count: int) -> Progress:
-    """A progress bar on stderr for batches (none for a single image)."""
+@app.command(
+    cls=_Command,
+    epilog=_epilog(
+        [
+            "photofix process page.jpg -t 2         # page-scan.jpg beside page.jpg",
+            "photofix process photos -t 4 -o out    # photos/a/x.png: out/a/x-cutout.png",
+            "photofix process *.jpg -t 0 --json > report.jsonl",
+        ]
+    ),
+)
+def process(
+    inputs: Inputs,
+    type_: TypeOption = 1,
+    out_dir: OutDir = None,
+    overwrite: Overwrite = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="png, jpg or webp (default: jpg, or png when the result has transparency).",
+        ),
+    ] = None,
+    enhance: Annotated[
+        str, typer.Option(metavar="MODE", help="Types 1, 2: color, gray, bw or none.")
+    ] = "color",
+    margin: Annotated[
+        str | None,
+        typer.Option(metavar="MARGIN", help="Types 3, 4: crop margin in px (40) or percent (5%)."),
+    ] = None,
+    aspect: Annotated[
+        str | None,
+        typer.Option(metavar="W:H", help="Types 3, 4: crop aspect (1:1, 4:5) or 'original'."),
+    ] = None,
+    bg_color: Annotated[
+        str | None,
+        typer.Option("--bg-color", metavar="#RRGGBB", help="Type 4: fill the background."),
+    ] = None,
+    keep_shadow: Annotated[
+        bool, typer.Option("--keep-shadow", help="Type 4: keep the contact shadow as soft alpha.")
+    ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Types 3, 4: segmentation model (u2netp, or one in the models dir).",
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Process images here, without a server."""
+    from photofix.local import LocalProcessor, extension
+    from photofix.models.catalog import available_models
+    from photofix.options import parse_options
+
+    settings = _settings()
+    try:
+        options = parse_options(
+            type=type_,
+            output_format=fmt,
+            enhance=enhance,
+            crop_margin=margin,
+            aspect=aspect,
+            bg_color=bg_color,
+            keep_shadow="1" if keep_shadow else None,
+            model=model,
+            models=available_models(settings.models_dir),
+        )
+    except PhotofixError as exc:
+        _fail(exc.message, exc.exit_code)
+    batch = _collect(inputs, type_, out_dir)
+    report = _Report(as_json, type_, batch)
+    if batch.sources:
+        try:
+            processor = LocalProcessor(settings, options)
+        except PhotofixError as exc:  # a broken model: no image would fare better
+            _fail(exc.message, exc.exit_code)
+        writer = ResultWriter(batch.inputs, overwrite=overwrite)
+
+        def one(source: Source) -> Done:
+            image = processor.run(source.path)
+            return Done(writer.write(source, extension(image.format), image.data), image.meta)
+
+        with _progress(len(batch.sources)) as progress:
+            bar = progress.add_task("processing", total=len(batch.sources))
+            for source in batch.sources:
+                progress.update(bar, description=shown(source.path.name))
+                report.outcome(source.path, _outcome(one, source))
+                progress.advance(bar)
+    report.finish()
+
+
+def _outcome(work: Callable[[Source], Done], source: Source) -> Done | PhotofixError:
+    """The result, or what stopped it (a bug on one input must not cost the rest its turn)."""
+    try:
+        return work(source)
+    except PhotofixError as exc:
+        return exc
+    except Exception as exc:
+        return InternalError.of(exc)
+
+
+def _collect(inputs: list[Path], task_type: int, out_dir: Path | None) -> Batch:
+    if out_dir is not None:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _fail(f"--out-dir {shown(out_dir)}: {describe(exc)}", OutputUnwritable.exit_code)
+    return collect(inputs, RESULT_WORDS[task_type], out_dir)
+
+
+class _Report:
+    """Result lines on stdout, one per input (`input -> output`, or a JSON object with --json);
+    notes, errors and the closing summary line on stderr."""
+
+    def __init__(self, as_json: bool, task_type: int, batch: Batch) -> None:
+        self._json = as_json
+        self._type = task_type
+        self.tally = Tally()
+        for path, why in batch.skipped:
+            self.tally.skipped += 1
+            err.print(Text(f"skipped {shown(path)}: {why}", style="dim"))
+        for path, error in batch.failed:
+            self.outcome(path, error)
+
+    def outcome(self, path: Path, outcome: Done | PhotofixError) -> None:
+        if isinstance(outcome, Done):
+            self.tally.done += 1
+            if self._json:
+                self._print_json(
+                    input=str(path), output=str(outcome.target), type=self._type, meta=outcome.meta
+                )
+            else:
+                print(f"{shown(path)} -> {shown(outcome.target)}", flush=True)
+            return
+        self.tally.failures.append(outcome)
+        err.print(Text(f"{shown(path)}: {outcome.message}", style="red"))
+        if self._json:
+            self._print_json(
+                input=str(path),
+                error=outcome.message,
+                reason=reason(outcome),
+                code=outcome.exit_code,
+            )
+
+    @staticmethod
+    def _print_json(**report: Any) -> None:
+        print(json.dumps(report), flush=True)
+
+    def finish(self) -> NoReturn:
+        err.print(self.tally.summary())
+        raise typer.Exit(self.tally.exit_code())
+
+
+def _progress(count: int) -> Progress:
+    """A progress bar on stderr for batches (none for a single image). Only when both streams
+    are a terminal do result lines pass through it (to print above the bar): otherwise a line
+    written to stdout would end up on stderr."""
+    interactive = sys.stdout.isatty() and sys.stderr.isatty()
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a file name is no markup
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
         disable=count < 2,
+        redirect_stdout=interactive,
+        redirect_stderr=interactive,
     )
-
-
-def _report_remote(progress: Progress, bar: TaskID, path: Path, outcome: str) -> None:
-    err.print(f"{path} -> {outcome}", highlight=False)
-    progress.advance(bar)
 
 
 def _share_metrics(settings: Settings, role: str) -> None:
@@ -192,112 +537,53 @@ def _announce(settings: Settings) -> None:
     )
 
 
-@keys_app.command("create")
-def keys_create(name: str, data_dir: DataDir = None) -> None:
-    """Create a key and print it once; only its hash is stored."""
-    settings = _settings(data_dir=data_dir)
-    key, token = KeyStore(settings.keys_path).create(name)
-    err.print(f"created key {key.name!r} (id {key.key_id}); it is shown only now:")
-    out.print(token, highlight=False)
-
-
-@keys_app.command("list")
-def keys_list(data_dir: DataDir = None) -> None:
-    """List key names and ids (never the keys)."""
-    settings = _settings(data_dir=data_dir)
-    for key in KeyStore(settings.keys_path).list():
-        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(key.created_at))
-        out.print(f"{key.key_id}  {key.name}  created {created}")
-
-
-@keys_app.command("revoke")
-def keys_revoke(name_or_id: str, data_dir: DataDir = None) -> None:
-    """Delete a key by name or id."""
-    settings = _settings(data_dir=data_dir)
-    if not KeyStore(settings.keys_path).revoke(name_or_id):
-        err.print(f"no key named {name_or_id!r}")
-        raise typer.Exit(4)
-
-
-@app.command()
-def process(
-    inputs: Annotated[list[Path], typer.Argument(help="Image files.", exists=False)],
-    type_: Annotated[
-        int,
-        typer.Option(
-            "--type", "-t", min=0, max=4, help="0 scan, 1 enhance, 2 both, 3 crop, 4 cut out."
-        ),
-    ] = 1,
-    out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Where results go.")] = Path("."),
-    fmt: Annotated[
-        str | None, typer.Option("--format", "-f", help="png | jpg | webp (default: by result)")
-    ] = None,
-    enhance: Annotated[str, typer.Option(help="color | gray | bw | none")] = "color",
-    margin: Annotated[
-        str | None, typer.Option(help="types 3, 4: crop margin in px ('40') or percent ('5%')")
-    ] = None,
-    aspect: Annotated[
-        str | None, typer.Option(help="types 3, 4: crop aspect W:H (1:1, 4:5) or 'original'")
-    ] = None,
-    bg_color: Annotated[
-        str | None, typer.Option("--bg-color", help="type 4: fill colour (#RRGGBB)")
-    ] = None,
-    keep_shadow: Annotated[
-        bool, typer.Option("--keep-shadow", help="type 4: keep the contact shadow as soft alpha")
-    ] = False,
-    model: Annotated[
-        str | None,
-        typer.Option(help="types 3, 4: segmentation model (u2netp, or one in the models dir)"),
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per image (with meta).")
-    ] = False,
+@keys_app.command(
+    "create",
+    cls=_Command,
+    epilog="Example:\n  TOKEN=$(photofix keys create ci)\nOnly the key goes to stdout.",
+)
+def keys_create(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Who or what uses the key, e.g. ci or alice.")
+    ],
+    data_dir: DataDir = None,
 ) -> None:
-    """Process images locally, without a server."""
-    from photofix.local import process_file
-    from photofix.models.catalog import available_models
-    from photofix.options import parse_options
-
-    settings = _settings()
+    """Create a key and print it once on stdout; only its hash is stored."""
+    settings = _settings(data_dir=data_dir)
     try:
-        options = parse_options(
-            type=type_,
-            output_format=fmt,
-            enhance=enhance,
-            crop_margin=margin,
-            aspect=aspect,
-            bg_color=bg_color,
-            keep_shadow="1" if keep_shadow else None,
-            model=model,
-            models=available_models(settings.models_dir),
-        )
+        key, token = KeyStore(settings.keys_path).create(name)
     except PhotofixError as exc:
-        err.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(exc.exit_code) from exc
-    out_dir.mkdir(parents=True, exist_ok=True)
-    exit_code = 0
-    progress = _batch_progress(len(inputs))
-    with progress:
-        bar = progress.add_task("processing", total=len(inputs))
-        for path in inputs:
-            progress.update(bar, description=path.name)
-            try:
-                report = process_file(path, out_dir, settings, options)
-            except PhotofixError as exc:
-                exit_code = exit_code or exc.exit_code
-                report = {"input": str(path), "error": exc.message, "code": exc.exit_code}
-                if not as_json:
-                    err.print(f"[red]{path}: {exc.message}[/red]")
-            except OSError as exc:
-                exit_code = exit_code or 1
-                report = {"input": str(path), "error": str(exc), "code": 1}
-                if not as_json:
-                    err.print(f"[red]{path}: {exc}[/red]")
-            else:
-                if not as_json:
-                    err.print(f"{path} -> {report['output']}")
-            if as_json:
-                sys.stdout.write(json.dumps(report) + "\n")
-                sys.stdout.flush()
-            progress.advance(bar)
-    raise typer.Exit(exit_code)
+        _fail(exc.message, exc.exit_code)
+    err.print(Text(f"created key {key.name!r} (id {key.key_id}); it is shown only now:"))
+    print(token, flush=True)
+
+
+@keys_app.command("list", cls=_Command)
+def keys_list(data_dir: DataDir = None) -> None:
+    """List key ids and names (never the keys)."""
+    settings = _settings(data_dir=data_dir)
+    keys = KeyStore(settings.keys_path).list()
+    if not keys:
+        err.print("no keys yet: photofix keys create NAME")
+    for key in keys:
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(key.created_at))
+        print(f"{key.key_id}  {key.name}  created {created}")
+
+
+@keys_app.command("revoke", cls=_Command)
+def keys_revoke(
+    name_or_id: Annotated[
+        str, typer.Argument(metavar="NAME_OR_ID", help="As `photofix keys list` shows it.")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Delete a key by name or id: requests with it are refused from now on."""
+    settings = _settings(data_dir=data_dir)
+    revoked = KeyStore(settings.keys_path).revoke(name_or_id)
+    if not revoked:
+        _fail(
+            f"no key has the name or id {name_or_id!r} (photofix keys list shows them)",
+            errors.TaskNotFound.exit_code,
+        )
+    for key in revoked:
+        print(f"revoked key {key.name!r} (id {key.key_id})")

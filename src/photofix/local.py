@@ -1,32 +1,37 @@
-"""Local batch processing for `photofix process`: no server, models loaded once per run."""
+"""`photofix process`: images through the pipelines in this process, no server; the models are
+opened once per run, before the first file."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from photofix.batch import read_input
 from photofix.config import Settings
 from photofix.imaging.codec import ImageLimits
-from photofix.process import process_image
+from photofix.process import ProcessedImage, process_image
 from photofix.tasks.model import TaskOptions
 from photofix.tasks.worker import open_catalog
 
 
-def process_file(
-    path: Path, out_dir: Path, settings: Settings, options: TaskOptions
-) -> dict[str, Any]:
-    """Process one file into `out_dir`; returns the JSON report line for it."""
-    limits = ImageLimits(max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
-    with path.open("rb") as fh:  # one byte past the cap is enough for the codec to refuse it
-        data = fh.read(limits.max_bytes + 1)
-    result = process_image(
-        data,
-        options.pipeline(),
-        open_catalog(settings).model_set(options.model),
-        limits,
-        options.output_format,
-    )
-    suffix = "jpg" if result.format == "jpeg" else result.format
-    target = out_dir / f"{path.stem}.{suffix}"
-    target.write_bytes(result.data)
-    return {"input": str(path), "output": str(target), "type": options.type, "meta": result.meta}
+class LocalProcessor:
+    def __init__(self, settings: Settings, options: TaskOptions) -> None:
+        """Raises ModelError when the models cannot be opened (nothing is worth trying then)."""
+        self._limits = ImageLimits(
+            max_bytes=settings.max_image_bytes, max_side=settings.max_image_side
+        )
+        self._options = options
+        self._models = open_catalog(settings).model_set(options.model)
+
+    def run(self, path: Path) -> ProcessedImage:
+        """Raises PhotofixError: the input's (InputMissing, InvalidImage...) or the pipeline's."""
+        return process_image(
+            read_input(path, self._limits.max_bytes),
+            self._options.pipeline(),
+            self._models,
+            self._limits,
+            self._options.output_format,
+        )
+
+
+def extension(fmt: str) -> str:
+    return "jpg" if fmt == "jpeg" else fmt
