@@ -26,24 +26,24 @@ from typer.testing import CliRunner
 from photofix import batch, errors
 from photofix.batch import (
     PARTIAL_FAILURE,
-    InputMissing,
-    InputUnreadable,
-    OutputExists,
-    OutputIsInput,
-    OutputUnwritable,
     ResultWriter,
-    ServerError,
-    ServerUnreachable,
     Source,
 )
 from photofix.cli import EXIT_CODES, app
 from photofix.errors import (
     BadRequest,
+    InputMissing,
+    InputUnreadable,
     InvalidImage,
+    OutputExists,
+    OutputIsInput,
+    OutputUnwritable,
     Overloaded,
     PhotofixError,
     ProcessingTimeout,
     RateLimited,
+    ServerError,
+    ServerUnreachable,
     Unauthorized,
     UnsupportedFormat,
 )

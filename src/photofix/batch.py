@@ -29,7 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from photofix.errors import PhotofixError, UnsupportedFormat
+from photofix.errors import (
+    InputMissing,
+    InputUnreadable,
+    OutputExists,
+    OutputIsInput,
+    OutputUnwritable,
+    PhotofixError,
+    UnsupportedFormat,
+)
 from photofix.imaging.codec import sniff_format
 
 RESULT_WORDS = {0: "flat", 1: "enhanced", 2: "scan", 3: "crop", 4: "cutout"}
@@ -38,53 +46,6 @@ _SNIFF_BYTES = 64 * 1024  # enough for sniff_format to read a TIFF's first direc
 _MIN_IMAGE_BYTES = 16  # the header sniff_format looks at: anything shorter is no image
 
 Identity = tuple[int, int]  # (device, inode): what a file is, whatever path names it
-
-
-class InternalError(PhotofixError):
-    """A bug met on one input: reported as its failure, so that the rest of the batch goes on."""
-
-    @classmethod
-    def of(cls, exc: Exception) -> InternalError:
-        return cls(f"{type(exc).__name__}: {exc} (a bug: please report it)")
-
-
-class InputMissing(PhotofixError):
-    exit_code = 15
-
-
-class InputUnreadable(PhotofixError):
-    """Permission denied, a path through a file, a folder that holds no image."""
-
-    exit_code = 16
-
-
-class OutputExists(PhotofixError):
-    """A file is where the result goes and --overwrite was not given."""
-
-    exit_code = 17
-
-
-class OutputIsInput(PhotofixError):
-    """The result would replace an input of the batch: refused even with --overwrite."""
-
-    exit_code = 18
-
-
-class OutputUnwritable(PhotofixError):
-    exit_code = 19
-
-
-class ServerUnreachable(PhotofixError):
-    """photofix remote: no such host, connection refused or timed out, TLS failure."""
-
-    exit_code = 20
-
-
-class ServerError(PhotofixError):
-    """photofix remote: the server failed (5xx, task state -1), or its answer is none of the
-    photofix/PicWish protocol."""
-
-    exit_code = 21
 
 
 def reason(error: PhotofixError) -> str:

@@ -35,15 +35,7 @@ from photofix.batch import (
     RESULT_WORDS,
     Batch,
     Done,
-    InputMissing,
-    InputUnreadable,
-    InternalError,
-    OutputExists,
-    OutputIsInput,
-    OutputUnwritable,
     ResultWriter,
-    ServerError,
-    ServerUnreachable,
     Source,
     Tally,
     collect,
@@ -52,7 +44,17 @@ from photofix.batch import (
     shown,
 )
 from photofix.config import Settings, load_settings
-from photofix.errors import PhotofixError
+from photofix.errors import (
+    InputMissing,
+    InputUnreadable,
+    InternalError,
+    OutputExists,
+    OutputIsInput,
+    OutputUnwritable,
+    PhotofixError,
+    ServerError,
+    ServerUnreachable,
+)
 from photofix.keys import KeyStore
 
 

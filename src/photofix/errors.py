@@ -112,3 +112,53 @@ class ModelError(PhotofixError):
     """A model file is missing, corrupt (sha256 mismatch) or not a usable ONNX graph."""
 
     exit_code = 12
+
+
+# Batches of files (`photofix process` and `photofix remote`): raised by the CLI layer only.
+
+
+class InternalError(PhotofixError):
+    """A bug met on one input: reported as its failure, so that the rest of the batch goes on."""
+
+    @classmethod
+    def of(cls, exc: Exception) -> InternalError:
+        return cls(f"{type(exc).__name__}: {exc} (a bug: please report it)")
+
+
+class InputMissing(PhotofixError):
+    exit_code = 15
+
+
+class InputUnreadable(PhotofixError):
+    """Permission denied, a path through a file, a folder that holds no image."""
+
+    exit_code = 16
+
+
+class OutputExists(PhotofixError):
+    """A file is where the result goes and --overwrite was not given."""
+
+    exit_code = 17
+
+
+class OutputIsInput(PhotofixError):
+    """The result would replace an input of the batch: refused even with --overwrite."""
+
+    exit_code = 18
+
+
+class OutputUnwritable(PhotofixError):
+    exit_code = 19
+
+
+class ServerUnreachable(PhotofixError):
+    """photofix remote: no such host, connection refused or timed out, TLS failure."""
+
+    exit_code = 20
+
+
+class ServerError(PhotofixError):
+    """photofix remote: the server failed (5xx, task state -1), or its answer is none of the
+    photofix/PicWish protocol."""
+
+    exit_code = 21

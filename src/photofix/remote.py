@@ -16,10 +16,7 @@ import httpx
 
 from photofix.batch import (
     Done,
-    InternalError,
     ResultWriter,
-    ServerError,
-    ServerUnreachable,
     Source,
     read_input,
 )
@@ -27,11 +24,14 @@ from photofix.client import APIError, AsyncClient, ClientError, TaskFailed, Task
 from photofix.errors import (
     BadRequest,
     ImageTooLarge,
+    InternalError,
     InvalidImage,
     Overloaded,
     PhotofixError,
     ProcessingTimeout,
     RateLimited,
+    ServerError,
+    ServerUnreachable,
     SourceDownloadFailed,
     TaskNotFound,
     Unauthorized,
