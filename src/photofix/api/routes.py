@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from photofix import fetch, metrics
-from photofix.api.deps import AppState, KeyDep, StateDep
+from photofix.api.deps import AppState, KeyDep, KeyFirstRoute, StateDep
 from photofix.api.envelope import envelope, error_response
 from photofix.api.schemas import (
     ERROR_RESPONSES,
@@ -28,9 +28,12 @@ from photofix.tasks.model import State, Task
 TASKS_PATH = "/api/tasks/visual/correction"
 
 router = APIRouter()
+# Routes that take an upload: the key is checked before the body is read, which the app
+# counts against its limit as it streams in (app.create_app).
+upload_router = APIRouter(route_class=KeyFirstRoute)
 
 
-@router.post(
+@upload_router.post(
     TASKS_PATH,
     response_model=CreatedEnvelope,
     responses={
