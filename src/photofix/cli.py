@@ -232,7 +232,9 @@ def process(
     fmt: Annotated[
         str | None, typer.Option("--format", "-f", help="png | jpg | webp (default: by result)")
     ] = None,
-    enhance: Annotated[str, typer.Option(help="color | gray | bw | none")] = "color",
+    enhance: Annotated[
+        str | None, typer.Option(help="types 1, 2: color (default) | gray | bw | none")
+    ] = None,
     margin: Annotated[
         str | None, typer.Option(help="types 3, 4: crop margin in px ('40') or percent ('5%')")
     ] = None,

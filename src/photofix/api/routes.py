@@ -59,10 +59,11 @@ async def create_task(
         str | None, Form(alias="format", description="png | jpg | webp (beyond PicWish)")
     ] = None,
     enhance: Annotated[
-        str, Form(description="color | gray | bw | none (types 1, 2; beyond PicWish)")
-    ] = "color",
+        str | None, Form(description="types 1, 2: color (default) | gray | bw | none")
+    ] = None,
     corners: Annotated[
-        str | None, Form(description="8 numbers x,y TL TR BR BL: use this page quad (0, 2)")
+        str | None,
+        Form(description="types 0, 2: use this page quad, 8 numbers x,y of TL TR BR BL"),
     ] = None,
     crop_margin: Annotated[
         str | None, Form(description="types 3, 4: margin in px ('40') or percent ('5%')")
@@ -93,6 +94,7 @@ async def create_task(
         keep_shadow=keep_shadow,
         model=model,
         models=available_models(state.settings.models_dir),
+        max_side=state.settings.max_image_side,
     )
     image_url = image_url or None
     if (image_file is None) == (image_url is None):
