@@ -271,3 +271,45 @@ def test_chunked_upload_within_the_cap_still_works(server):
     assert answer.body is not None and answer.body["data"]["task_id"]
     assert read == len(body) + len(PART_TAIL)
     assert _left_in(server.tmp) == []
+
+
+def _form(fields: dict[str, str], image: bytes) -> bytes:
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    return b"".join(parts) + PART_HEAD + image + PART_TAIL
+
+
+def test_hostile_corners_leave_a_kept_alive_connection_working(server):
+    """Nested corners were a 500 after which the connection was sometimes reset: now a 400,
+    and the next request on the same connection is answered."""
+    image = encode(text_page(300, 400), "JPEG")
+    client = h11.Connection(h11.CLIENT)
+    answers = []
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        for corners in ("[" * 50_000 + "]" * 50_000, "10,10,290,10,290,390,10,390"):
+            body = _form({"type": "0", "corners": corners}, image)
+            headers = [
+                ("Host", "127.0.0.1"),
+                ("Content-Type", f"multipart/form-data; boundary={BOUNDARY}"),
+                ("Content-Length", str(len(body))),
+                ("X-API-KEY", server.key),
+            ]
+            request = h11.Request(method="POST", target=PATH, headers=headers)
+            sock.sendall(client.send(request) + client.send(h11.Data(data=body)))
+            sock.sendall(client.send(h11.EndOfMessage()))
+            events: list[Any] = []
+            while not _finished(events):
+                data = sock.recv(1 << 16)
+                assert data, "the server closed the connection"
+                client.receive_data(data)
+                events.extend(_drain(client))
+            answers.append(_answer(events, 0))
+            client.start_next_cycle()
+    refused, accepted = answers
+    _assert_envelope(refused, 400)
+    assert refused.body is not None and refused.body["field"] == "corners"
+    assert "connection" not in refused.headers
+    assert accepted.status == 200 and accepted.body is not None, accepted
+    assert accepted.body["data"]["task_id"]
