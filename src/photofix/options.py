@@ -93,6 +93,10 @@ def _parse_given(given: dict[str, str], max_side: int, models: Sequence[str]) ->
     return changes
 
 
+# EXIF orientations that swap width and height (a quarter turn, or a transpose).
+_TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
+
+
 def check_corners_fit(options: TaskOptions, info: ImageInfo) -> None:
     """At create time, for an upload: its corners (if any) lie within its upright frame, as
     `pipelines.CORNERS_OUTSIDE` allows (the worker checks an image_url's once decoded)."""
@@ -101,10 +105,6 @@ def check_corners_fit(options: TaskOptions, info: ImageInfo) -> None:
     turned = info.exif_orientation in _TRANSPOSING_ORIENTATIONS
     width, height = (info.height, info.width) if turned else (info.width, info.height)
     check_corners_in_frame(options.corners, width, height)
-
-
-# EXIF orientations that swap width and height (a quarter turn, or a transpose).
-_TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
 
 
 def _base_options(sync: int, type: int, return_type: int, output_format: str | None) -> TaskOptions:
