@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 
 from photofix.api import create_app
+from photofix.api.ratelimit import RateLimiter
 from photofix.keys import KeyStore
 from tests.conftest import make_settings
 from tests.synth import encode, text_page
@@ -261,6 +262,20 @@ def test_declared_oversize_is_413_before_auth_or_reading(server):
         _assert_envelope(answer, 413)
         assert read == 0
         assert answer.sent < SOCKET_SLACK
+
+
+def test_the_rate_limit_is_charged_once_per_upload_and_before_its_body(server):
+    state = server.meter.app.state.photofix
+    previous, state.limiter = state.limiter, RateLimiter(per_minute=2)
+    try:
+        body = PART_HEAD + encode(text_page(200, 260), "JPEG")
+        assert [upload(server.port, server.key, 0, head=body).status for _ in range(2)] == [200] * 2
+        answer, read = _measure(server, server.key, FLOOD)
+    finally:
+        state.limiter = previous
+    _assert_envelope(answer, 429)
+    assert int(answer.headers["retry-after"]) >= 1
+    assert read == 0 and answer.sent < SOCKET_SLACK
 
 
 def test_chunked_upload_within_the_cap_still_works(server):
