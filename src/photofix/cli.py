@@ -355,8 +355,9 @@ def process(
         ),
     ] = None,
     enhance: Annotated[
-        str, typer.Option(metavar="MODE", help="Types 1, 2: color, gray, bw or none.")
-    ] = "color",
+        str | None,
+        typer.Option(metavar="MODE", help="Types 1, 2: color (default), gray, bw or none."),
+    ] = None,
     margin: Annotated[
         str | None,
         typer.Option(metavar="MARGIN", help="Types 3, 4: crop margin in px (40) or percent (5%)."),
@@ -398,6 +399,7 @@ def process(
             keep_shadow="1" if keep_shadow else None,
             model=model,
             models=available_models(settings.models_dir),
+            max_side=settings.max_image_side,
         )
     except PhotofixError as exc:
         _fail(exc.message, exc.exit_code)

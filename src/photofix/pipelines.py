@@ -7,7 +7,7 @@ the `meta` the API reports. Coordinates in meta are pixels of that input.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,7 +15,8 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from photofix.imaging import enhance, geometry, matting, orientation, subject
+from photofix.errors import BadRequest
+from photofix.imaging import codec, enhance, geometry, matting, orientation, subject
 from photofix.imaging.backdrop import Backdrop, fit_backdrop
 from photofix.imaging.document import DocumentDetection, find_document
 from photofix.imaging.protocols import ModelSet
@@ -42,6 +43,9 @@ PRODUCT_TEXT_SIDE = 512
 # ...and its longest lines are enough to vote (each one costs a direction classifier run).
 PRODUCT_TEXT_LINES = 16
 _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+# A user's page corner may lie this far (x the photo's longer side) outside the photo: a page
+# corner the photo cut off is dragged to where it would be.
+CORNERS_OUTSIDE = 0.10
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class PipelineOptions:
     aspect: float | Literal["original"] | None = None
     bg_color: tuple[int, int, int] | None = None  # type 4: fill instead of transparency
     keep_shadow: bool = False  # type 4: the contact shadow as soft alpha (studio backdrops)
+    # The longest output side: the input limit. Corners, margins, aspect and padding that
+    # would make more are met by shrinking the output (meta "shrunk" says so).
+    max_side: int = codec.ImageLimits.max_side
 
     def framing(self, image_shape: tuple[int, ...]) -> subject.Framing:
         aspect = self.aspect
@@ -87,9 +94,41 @@ def run_pipeline(rgb: np.ndarray, options: PipelineOptions, models: ModelSet) ->
         raise ValueError(f"unknown processing type {options.type}")
     timings = _Timings()
     result = _PIPELINES[options.type](rgb, options, models, timings)
+    _fit_output(result, options.max_side)
     height, width = result.image.shape[:2]
     result.meta.update(width=width, height=height, timings=dict(timings))
     return result
+
+
+def check_corners_in_frame(corners: Sequence[float], width: int, height: int) -> None:
+    """Refuse (BadRequest naming `corners`) a quad reaching further outside the upright
+    `width` x `height` photo than CORNERS_OUTSIDE allows."""
+    slack = CORNERS_OUTSIDE * max(width, height)
+    xs, ys = corners[0::2], corners[1::2]
+    low, right, bottom = -0.5 - slack, width - 0.5 + slack, height - 0.5 + slack
+    if min(xs) < low or min(ys) < low or max(xs) > right or max(ys) > bottom:
+        raise BadRequest(
+            f"corners reach outside the {width}x{height} image: each may lie at most "
+            f"{slack:.0f} px ({CORNERS_OUTSIDE:.0%} of its longer side) beyond its edges",
+            field="corners",
+        )
+
+
+def _fit_output(result: PipelineResult, max_side: int) -> None:
+    """The last guard of the output bound (the steps plan within it already): shrink."""
+    height, width = result.image.shape[:2]
+    if max(width, height) > max_side:
+        size = geometry.fit_size(width, height, max_side)
+        result.image = geometry.shrink(result.image, size)
+        _note_shrunk(result.meta, max_side, (width, height), size)
+
+
+def _note_shrunk(
+    meta: dict[str, Any], max_side: int, planned: tuple[int, int], made: tuple[int, int]
+) -> None:
+    """Say in meta when the output was shrunk from `planned` to `made` = (width, height)."""
+    if made != planned:
+        meta["shrunk"] = {"max_side": max_side, "scale": round(max(made) / max(planned), 4)}
 
 
 def _scan(
@@ -140,6 +179,9 @@ def _scan(
 
     with timings.step("warp"):
         plan = geometry.plan_page(corners, size, rotation.clockwise, skew)
+        fitted = geometry.fit_plan(plan, options.max_side)
+        _note_shrunk(meta, options.max_side, plan.size, fitted.size)
+        plan = fitted
         fill = _border_colour(preview) if skew else None
         page = geometry.warp_page(rgb, plan, fill, bicubic=not _sharpened_next(options))
     return PipelineResult(page, meta)
@@ -272,7 +314,9 @@ def _locate_and_crop(
         tilt = subject.estimate_tilt(rgb, found.mask)
         if abs(tilt) < MIN_TILT_DEGREES:
             tilt = 0.0
-        crop, box, to_photo = _straight_crop(rgb, found, tilt, framing, pad=pad, fill=fill)
+        crop, box, to_photo = _straight_crop(
+            rgb, found, tilt, framing, pad=pad, fill=fill, max_side=options.max_side
+        )
     meta["tilt"] = round(float(tilt), 2)
     meta.update(box)
     framed = _Framed(crop, meta, to_photo, found)
@@ -314,40 +358,59 @@ def _straight_crop(
     *,
     pad: bool,
     fill: tuple[int, ...],
+    max_side: int,
 ) -> tuple[np.ndarray, dict[str, Any], np.ndarray]:
     """The subject framed in its crop, straightened by `tilt` degrees clockwise in the same
-    resample; the crop's place in the input for meta: `bbox` clamped to the input, `crop_box`
-    as cut (it may reach past the input where a cut-out was padded), and the crop's corners
-    when it is turned; and the crop-to-input affine."""
+    resample and shrunk to at most `max_side` px a side; the crop's place in the input for
+    meta: `bbox` clamped to the input, `crop_box` as cut (it may reach past the input where a
+    cut-out was padded), and the crop's corners when it is turned; and the crop-to-input
+    affine."""
     height, width = rgb.shape[:2]
-    if not tilt:
-        box = subject.frame_box(found.bbox, rgb.shape, framing, pad=pad)
+    box = _frame_straightened(rgb, found, tilt, framing, pad=pad)
+    if box is None:
+        return rgb, {"bbox": [0, 0, width, height]}, _IDENTITY
+    box_width, box_height = box[2] - box[0], box[3] - box[1]
+    if not tilt and max(box_width, box_height) <= max_side:
         crop = geometry.crop_padded(rgb, box, fill)
         shift = np.array([[1.0, 0.0, box[0]], [0.0, 1.0, box[1]]])
         return crop, {"bbox": _clamped(box, width, height), "crop_box": list(box)}, shift
+    crop, corners = geometry.rotated_crop(rgb, tilt, box, fill=fill, max_side=max_side)
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+    outline = geometry.frame_corners(crop.shape[1], crop.shape[0])
+    to_photo = cv2.getAffineTransform(outline[:3], np.float32(corners[:3]))
+    meta: dict[str, Any] = {"bbox": _clamped((int(x0), int(y0), int(x1), int(y1)), width, height)}
+    if tilt:
+        meta["crop_corners"] = [[round(float(x), 1), round(float(y), 1)] for x, y in corners]
+    else:
+        meta["crop_box"] = list(box)
+    _note_shrunk(meta, max_side, (box_width, box_height), (crop.shape[1], crop.shape[0]))
+    return crop, meta, to_photo
+
+
+def _frame_straightened(
+    rgb: np.ndarray,
+    found: subject.SubjectDetection,
+    tilt: float,
+    framing: subject.Framing,
+    *,
+    pad: bool,
+) -> tuple[int, int, int, int] | None:
+    """The crop box framing the subject: in the input, or, with `tilt`, on the canvas of the
+    input turned by it (None when the subject vanishes there)."""
+    if not tilt:
+        return subject.frame_box(found.bbox, rgb.shape, framing, pad=pad)
     # The subject's box once straightened, from a small copy of its mask (a few px of
     # rounding at full size vanish in the margin).
+    height, width = rgb.shape[:2]
     small, _ = _shrink(found.mask, TILT_MASK_SIDE)
     factor = small.shape[1] / width
     turned = subject.subject_bbox(geometry.rotate_small(small, tilt, fill=0.0))
     if turned is None:
-        return rgb, {"bbox": [0, 0, width, height]}, _IDENTITY
+        return None
     canvas = geometry.rotated_size(width, height, tilt)
     bbox = tuple(int(np.clip(round(v / factor), 0, canvas[i % 2])) for i, v in enumerate(turned))
-    box = subject.frame_box(bbox, (canvas[1], canvas[0]), framing, pad=pad)
-    crop, corners = geometry.rotated_crop(rgb, tilt, box, fill=fill)
-    x0, y0 = np.floor(corners.min(axis=0)).astype(int)
-    x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
-    outline = geometry.frame_corners(box[2] - box[0], box[3] - box[1])
-    to_photo = cv2.getAffineTransform(outline[:3], np.float32(corners[:3]))
-    return (
-        crop,
-        {
-            "bbox": _clamped((int(x0), int(y0), int(x1), int(y1)), width, height),
-            "crop_corners": [[round(float(x), 1), round(float(y), 1)] for x, y in corners],
-        },
-        to_photo,
-    )
+    return subject.frame_box(bbox, (canvas[1], canvas[0]), framing, pad=pad)
 
 
 def _clamped(box: tuple[int, int, int, int], width: int, height: int) -> list[int]:
@@ -368,6 +431,7 @@ def _detect_page(
     rgb: np.ndarray, options: PipelineOptions, models: ModelSet
 ) -> DocumentDetection | None:
     if options.corners is not None:
+        check_corners_in_frame(options.corners, rgb.shape[1], rgb.shape[0])  # image_url
         quad = np.asarray(options.corners, np.float32).reshape(4, 2)
         return DocumentDetection(geometry.order_corners(quad), 1.0, "user")
     return find_document(rgb, models.saliency)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,13 +40,16 @@ def process_image(
     output_format: str | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> ProcessedImage:
-    """Run one image through its pipeline. `on_stage` hears "decoded" and "processed"."""
+    """Run one image through its pipeline, its output held within the input limits.
+    `on_stage` hears "decoded" and "processed"."""
     start = time.perf_counter()
     decoded = codec.decode(data, limits)
     decode_seconds = time.perf_counter() - start
     if on_stage:
         on_stage("decoded")
-    result = run_pipeline(decoded.pixels, options, models)
+    result = run_pipeline(
+        decoded.pixels, dataclasses.replace(options, max_side=limits.max_side), models
+    )
     if on_stage:
         on_stage("processed")
     fmt = choose_format(output_format, result.image)

@@ -9,24 +9,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from fastapi import FastAPI
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from photofix import __version__, metrics
 from photofix.api.deps import AppState
 from photofix.api.envelope import error_response, install_error_handlers
 from photofix.api.playground import router as playground_router
 from photofix.api.ratelimit import RateLimiter
-from photofix.api.routes import router
-from photofix.config import Settings
+from photofix.api.routes import router, upload_router
+from photofix.config import MB, Settings
 from photofix.keys import KeyStore
 from photofix.runtime import build_runtime
 
 log = logging.getLogger(__name__)
 
-# multipart framing on top of the image itself
-_BODY_OVERHEAD = 64 * 1024
+# What a create request may carry on top of the image: multipart framing and the other fields.
+FORM_OVERHEAD = 64 * 1024
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -62,24 +62,56 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_image_bytes + _BODY_OVERHEAD)
+    max_body = settings.max_image_bytes + FORM_OVERHEAD
+    app.add_middleware(BodyGuard, max_bytes=max_body, image_limit=settings.max_image_bytes)
+    # An upload is counted as it streams in (chunked, or under a false Content-Length) and
+    # refused with 413 past the limit, after its key was checked (deps.KeyFirstRoute).
+    app.include_router(upload_router, max_body_size=max_body)
     app.include_router(router)
     app.include_router(playground_router)
     return app
 
 
-class BodySizeLimit(BaseHTTPMiddleware):
-    """Refuse a body whose declared size is over the limit before reading any of it."""
+class BodyGuard:
+    """Pure ASGI middleware in front of every request body.
 
-    def __init__(self, app: object, max_bytes: int) -> None:
-        super().__init__(app)  # type: ignore[arg-type]
+    A body declared (Content-Length) over `max_bytes` is refused with 413 before any of it is
+    read. An answer given before the whole body was read (401, 413, 400...) closes the
+    connection: uvicorn would otherwise go on reading and dropping the rest to keep the
+    connection alive, for as long as a chunked body goes on. Counting the bytes of a body that
+    is read is FastAPI's route body limit (`max_body_size`)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, image_limit: int) -> None:
+        self.app = app
         self.max_bytes = max_bytes
+        self.message = f"request body is over the {image_limit / MB:g} MB image limit"
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            return error_response(413, "request body is over the 20 MB image limit")
-        return await call_next(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            response = error_response(413, self.message, headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        unread = "transfer-encoding" in headers or declared not in (None, "0")
+
+        async def receive_body() -> Message:
+            nonlocal unread
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                unread = False
+            return message
+
+        async def send_closing_early(message: Message) -> None:
+            if message["type"] == "http.response.start" and unread:
+                closing = [*message.get("headers", []), (b"connection", b"close")]
+                message = {**message, "headers": closing}
+            await send(message)
+
+        await self.app(scope, receive_body, send_closing_early)
 
 
 async def _sweep_forever(sweep: object, interval: float) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
+from starlette.concurrency import run_in_threadpool
 
 from photofix.api.ratelimit import RateLimiter
 from photofix.config import Settings
@@ -14,6 +17,8 @@ from photofix.errors import Unauthorized
 from photofix.keys import ApiKey, KeyStore
 from photofix.storage.local import LocalResultStore
 from photofix.tasks.service import TaskService
+
+API_KEY_HEADER = "X-API-KEY"
 
 
 @dataclass
@@ -33,16 +38,39 @@ def get_state(request: Request) -> AppState:
 
 
 def authenticate(
-    state: Annotated[AppState, Depends(get_state)],
-    x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None,
+    request: Request,
+    x_api_key: Annotated[str | None, Header(alias=API_KEY_HEADER)] = None,
 ) -> ApiKey:
+    """The request's key, checked and charged to its rate limit once per request (a
+    `KeyFirstRoute` has done it already before the body was read)."""
+    known: ApiKey | None = getattr(request.state, "api_key", None)
+    if known is not None:
+        return known
     if not x_api_key:
-        raise Unauthorized("missing X-API-KEY header")
+        raise Unauthorized(f"missing {API_KEY_HEADER} header")
+    state = get_state(request)
     key = state.keys.authenticate(x_api_key)
     if key is None:
         raise Unauthorized("invalid API key")
     state.limiter.check(key.key_id)
+    request.state.api_key = key
     return key
+
+
+class KeyFirstRoute(APIRoute):
+    """A route whose API key (and rate limit) is checked before any of its body is read.
+
+    FastAPI parses a form body before it resolves the route's dependencies, so with `KeyDep`
+    alone an anonymous client could make the server take in a whole upload first."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def key_first(request: Request) -> Response:
+            await run_in_threadpool(authenticate, request, request.headers.get(API_KEY_HEADER))
+            return await handler(request)
+
+        return key_first
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

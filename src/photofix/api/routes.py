@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from photofix import fetch, metrics
-from photofix.api.deps import AppState, KeyDep, StateDep
+from photofix.api.deps import AppState, KeyDep, KeyFirstRoute, StateDep
 from photofix.api.envelope import envelope, error_response
 from photofix.api.schemas import (
     ERROR_RESPONSES,
@@ -28,9 +28,12 @@ from photofix.tasks.model import State, Task
 TASKS_PATH = "/api/tasks/visual/correction"
 
 router = APIRouter()
+# Routes that take an upload: the key is checked before the body is read, which the app
+# counts against its limit as it streams in (app.create_app).
+upload_router = APIRouter(route_class=KeyFirstRoute)
 
 
-@router.post(
+@upload_router.post(
     TASKS_PATH,
     response_model=CreatedEnvelope,
     responses={
@@ -56,10 +59,11 @@ async def create_task(
         str | None, Form(alias="format", description="png | jpg | webp (beyond PicWish)")
     ] = None,
     enhance: Annotated[
-        str, Form(description="color | gray | bw | none (types 1, 2; beyond PicWish)")
-    ] = "color",
+        str | None, Form(description="types 1, 2: color (default) | gray | bw | none")
+    ] = None,
     corners: Annotated[
-        str | None, Form(description="8 numbers x,y TL TR BR BL: use this page quad (0, 2)")
+        str | None,
+        Form(description="types 0, 2: use this page quad, 8 numbers x,y of TL TR BR BL"),
     ] = None,
     crop_margin: Annotated[
         str | None, Form(description="types 3, 4: margin in px ('40') or percent ('5%')")
@@ -90,6 +94,7 @@ async def create_task(
         keep_shadow=keep_shadow,
         model=model,
         models=available_models(state.settings.models_dir),
+        max_side=state.settings.max_image_side,
     )
     image_url = image_url or None
     if (image_file is None) == (image_url is None):

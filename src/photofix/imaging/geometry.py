@@ -182,6 +182,23 @@ def plan_page(
     return PagePlan(matrix=matrix, size=out_size, outline=outline.astype(np.float32))
 
 
+def fit_plan(plan: PagePlan, max_side: int) -> PagePlan:
+    """`plan` with its output scaled down (never up) to at most `max_side` px a side."""
+    size = fit_size(*plan.size, max_side)
+    if size == plan.size:
+        return plan
+    scale = _resize_matrix(plan.size, size)
+    outline = cv2.perspectiveTransform(plan.outline[None].astype(np.float64), scale)[0]
+    return PagePlan(matrix=scale @ plan.matrix, size=size, outline=outline.astype(np.float32))
+
+
+def _resize_matrix(size: tuple[int, int], new_size: tuple[int, int]) -> np.ndarray:
+    """3 x 3 map from the pixels of a `size` = (width, height) grid to those of a `new_size`
+    one covering the same area (outer edges onto outer edges)."""
+    sx, sy = new_size[0] / size[0], new_size[1] / size[1]
+    return np.array([[sx, 0.0, (sx - 1) / 2], [0.0, sy, (sy - 1) / 2], [0.0, 0.0, 1.0]])
+
+
 def warp_page(
     rgb: np.ndarray,
     plan: PagePlan,
@@ -328,26 +345,37 @@ def rotated_crop(
     angle_deg: float,
     box: tuple[int, int, int, int],
     fill: float | tuple[float, ...] = 255,
+    *,
+    max_side: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`rotate_small(image, angle_deg, fill)[y0:y1, x0:x1]` for `box` = (x0, y0, x1, y1),
-    computed without rotating the rest of the image; also the crop's outer corners (TL, TR,
-    BR, BL) in `image` pixels."""
+    computed without rotating the rest of the image, and shrunk to at most `max_side` px a
+    side when given; also the crop's outer corners (TL, TR, BR, BL) in `image` pixels."""
     height, width = image.shape[:2]
     matrix, _ = _small_rotation_matrix(angle_deg, width, height, expand=True)
     x0, y0, x1, y1 = box
+    box_size = (x1 - x0, y1 - y0)
+    size = fit_size(*box_size, max_side) if max_side else box_size
     shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
-    crop_matrix = shift @ matrix
+    crop_matrix = _resize_matrix(box_size, size) @ shift @ matrix
+    source, sample = image, crop_matrix
+    factor = size[0] / box_size[0]
+    if factor < 0.5:
+        # Far smaller: resample an area-averaged copy, or the detail would alias.
+        source = shrink(image, fit_size(width, height, round(max(width, height) * factor)))
+        to_source = _resize_matrix((width, height), (source.shape[1], source.shape[0]))
+        sample = crop_matrix @ np.linalg.inv(to_source)
     flags = cv2.INTER_CUBIC if image.dtype == np.uint8 else cv2.INTER_LINEAR
     channels = 1 if image.ndim == 2 else image.shape[2]
     crop = cv2.warpAffine(
-        image,
-        crop_matrix[:2],
-        (x1 - x0, y1 - y0),
+        source,
+        sample[:2],
+        size,
         flags=flags,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=_fill_value(fill, channels),
     )
-    outline = frame_corners(x1 - x0, y1 - y0)[None].astype(np.float64)
+    outline = frame_corners(*size)[None].astype(np.float64)
     corners = cv2.perspectiveTransform(outline, np.linalg.inv(crop_matrix))[0]
     return crop, corners.astype(np.float32)
 

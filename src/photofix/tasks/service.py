@@ -29,6 +29,7 @@ from photofix.errors import (
 )
 from photofix.imaging import codec
 from photofix.models.catalog import ModelCatalog
+from photofix.options import check_corners_fit
 from photofix.process import process_image
 from photofix.storage.base import ResultStore
 from photofix.tasks.model import State, Task, TaskOptions
@@ -85,7 +86,8 @@ class TaskService:
         if self.store.count_unfinished() >= self.max_pending_tasks:
             raise Overloaded("too many tasks in flight; retry shortly", retry_after=5)
         if image_bytes is not None:
-            codec.validate(image_bytes, self.limits.image)
+            info = codec.validate(image_bytes, self.limits.image)
+            check_corners_fit(options, info)
         now = time.time()
         task = Task(
             task_id=str(uuid.uuid4()),
