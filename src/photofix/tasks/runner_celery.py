@@ -99,6 +99,7 @@ class CeleryRunner:
         sent while none runs waits in the queue, which is what the broker is for)."""
         try:
             with self._app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
                 return bool(connection.default_channel.client.ping())
         except (OperationalError, *_BROKER_ERRORS) as exc:
             raise StoreUnavailable(f"task queue unavailable: {exc}") from exc
