@@ -89,22 +89,22 @@ class TaskService:
         if image_bytes is not None:
             codec.validate(image_bytes, self.limits.image)
         now = time.time()
+        task_id = str(uuid.uuid4())
         task = Task(
-            task_id=str(uuid.uuid4()),
+            task_id=task_id,
             owner=owner,
             options=options,
             created_at=now,
             expires_at=now + self.retention_seconds,
             source_url=image_url,
+            source_blob=source_blob_name(task_id) if image_bytes is not None else None,
         )
-        if image_bytes is not None:
-            task.source_blob = source_blob_name(task.task_id)
         if not self.store.admit(task, self.max_pending_tasks):
             raise _overloaded()
         try:
-            if image_bytes is not None and task.source_blob is not None:
-                self.results.put(task.source_blob, image_bytes, "application/octet-stream")
-            self._submit(task.task_id)
+            if image_bytes is not None:
+                self.results.put(source_blob_name(task_id), image_bytes, "application/octet-stream")
+            self._submit(task_id)
         except BaseException:
             # The client gets an error and no task id: take back everything it left.
             self._discard(task)
