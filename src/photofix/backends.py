@@ -36,11 +36,11 @@ def open_result_store(settings: Settings) -> ResultStore:
     return LocalResultStore(settings.blobs_dir, settings.secret_key())
 
 
-def open_runner(settings: Settings, store: TaskStore) -> Runner:
+def open_runner(settings: Settings, store: TaskStore, results: ResultStore) -> Runner:
     if settings.runtime == "celery":
         from photofix.tasks.runner_celery import CeleryRunner
 
         return CeleryRunner(settings)
     from photofix.tasks.runner_local import LocalRunner
 
-    return LocalRunner(settings, store)
+    return LocalRunner(settings, store, results)

@@ -34,7 +34,7 @@ class Runtime:
 def build_runtime(settings: Settings) -> Runtime:
     store = open_task_store(settings)
     results = open_result_store(settings)
-    runner = open_runner(settings, store)
+    runner = open_runner(settings, store, results)
     service = TaskService(
         store,
         results,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,9 +24,11 @@ from fastapi.testclient import TestClient
 
 from photofix.api import create_app
 from photofix.config import Settings
+from photofix.errors import StoreUnavailable
 from photofix.keys import KeyStore
 from photofix.storage.s3 import S3ResultStore
 from photofix.tasks.model import State, Task
+from photofix.tasks.runner_celery import CeleryRunner
 from photofix.tasks.store_redis import RedisTaskStore
 from tests.conftest import REDIS_URL, make_settings
 from tests.synth import encode, product_scene, text_page
@@ -236,3 +239,13 @@ def test_overload_is_refused_at_once_not_queued(tmp_path):
             assert stack.store.count_unfinished() == 2  # the refused one was never queued
     finally:
         stack.close()
+
+
+def test_runner_ping_is_the_broker_answering(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    alive = CeleryRunner(make_settings(tmp_path, runtime="celery", redis_url=REDIS_URL))
+    assert alive.ping() is True
+    with pytest.raises(StoreUnavailable):
+        CeleryRunner(make_settings(tmp_path, runtime="celery", redis_url=dead)).ping()

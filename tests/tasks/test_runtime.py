@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from photofix.api import create_app
+from photofix.config import Settings
+from photofix.errors import Overloaded
 from photofix.keys import KeyStore
 from photofix.storage.local import LocalResultStore
 from photofix.tasks.model import State, Task, TaskOptions
@@ -75,24 +82,81 @@ def test_restart_keeps_finished_tasks_and_finishes_interrupted_ones(tmp_path):
     assert not blobs.path(source_blob_name(interrupted.task_id)).exists()
 
 
+@contextmanager
+def _runner(settings: Settings, store: SqliteTaskStore, **kwargs: object) -> Iterator[LocalRunner]:
+    """A started LocalRunner; `runner.others` are the pool workers that were there before."""
+    others = workload.pebble_workers()
+    blobs = LocalResultStore(settings.blobs_dir, settings.secret_key())
+    runner = LocalRunner(settings, store, blobs, **kwargs)  # type: ignore[arg-type]
+    runner.start()
+    runner.others = others  # type: ignore[attr-defined]
+    try:
+        yield runner
+    finally:
+        runner.shutdown()
+
+
+def _uploaded_task(store: SqliteTaskStore, settings: Settings) -> tuple[Task, Path]:
+    """A waiting task with an uploaded source blob, as TaskService.create leaves it."""
+    blobs = LocalResultStore(settings.blobs_dir, settings.secret_key())
+    task = _queued_task(store, "owner", state=State.WAITING)
+    blob = source_blob_name(task.task_id)
+    blobs.put(blob, b"image bytes", "application/octet-stream")
+    store.update(task.task_id, source_blob=blob)
+    return task, blobs.path(blob)
+
+
 @pytest.mark.parametrize(
     ("target", "state", "detail"),
     [(workload.hang, State.TIMED_OUT, "longer than"), (workload.die, State.FAILED, "died")],
 )
-def test_hung_or_crashed_worker_ends_the_task(tmp_path, target, state, detail):
+def test_hung_or_crashed_worker_ends_the_task_and_drops_its_source(tmp_path, target, state, detail):
     settings = make_settings(tmp_path, workers=1, task_timeout=1.0)
     store = SqliteTaskStore(settings.database_path)
-    runner = LocalRunner(settings, store, target=target, initializer=workload.no_init)
-    runner.start()
-    try:
-        task = _queued_task(store, "owner", state=State.WAITING)
+    with _runner(settings, store, target=target, initializer=workload.no_init) as runner:
+        task, source = _uploaded_task(store, settings)
         runner.submit(task.task_id)
         finished = _wait_finished(store, task.task_id)
         assert finished.state == state
         assert detail in (finished.state_detail or "")
+        assert not source.exists()  # the worker was killed: the runner removed its upload
         # The pool replaced the worker: the next task is taken too.
         second = _queued_task(store, "owner", state=State.WAITING)
         runner.submit(second.task_id)
         assert _wait_finished(store, second.task_id).state == state
-    finally:
-        runner.shutdown()
+        runner.ping()
+
+
+def test_idle_workers_killed_the_pool_is_replaced(tmp_path):
+    settings = make_settings(tmp_path, workers=2)
+    store = SqliteTaskStore(settings.database_path)
+    with _runner(settings, store, target=workload.succeed, initializer=workload.no_init) as runner:
+        first = _queued_task(store, "owner", state=State.WAITING)
+        runner.submit(first.task_id)
+        assert _wait_finished(store, first.task_id).state == State.SUCCEEDED
+        for round_ in range(2):  # one idle worker, then all of them
+            workers = workload.pool_workers(runner.others, 2)
+            for pid in workers[: round_ + 1]:
+                os.kill(pid, signal.SIGKILL)
+            if round_:
+                time.sleep(1.0)  # pebble has seen it and broken the pool; or it was replaced
+            task = _queued_task(store, "owner", state=State.WAITING)
+            runner.submit(task.task_id)
+            assert _wait_finished(store, task.task_id).state == State.SUCCEEDED
+            assert runner.ping()
+
+
+def test_workers_that_cannot_start_are_reported_and_refuse_tasks(tmp_path):
+    settings = make_settings(tmp_path, workers=1)
+    store = SqliteTaskStore(settings.database_path)
+    failing = {"target": workload.succeed, "initializer": workload.fail_init}
+    with _runner(settings, store, **failing) as runner:
+        task, source = _uploaded_task(store, settings)
+        runner.submit(task.task_id)  # taken: the first pool may still start
+        failed = _wait_finished(store, task.task_id, timeout=60)
+        assert failed.state == State.FAILED and "can start" in (failed.state_detail or "")
+        assert not source.exists()
+        with pytest.raises(Overloaded):
+            runner.ping()
+        with pytest.raises(Overloaded):
+            runner.submit(_queued_task(store, "owner", state=State.WAITING).task_id)

@@ -113,3 +113,42 @@ def test_redis_keys_expire_after_retention_plus_grace(redis_store):
     redis_store.update(task.task_id, state=State.SUCCEEDED, expires_at=finished_at + 3600)
     ttl = redis_store._redis.ttl(redis_store._key(task.task_id))
     assert 3600 + EXPIRY_GRACE - 5 <= ttl <= 3600 + EXPIRY_GRACE + 1
+
+
+def test_admit_inserts_only_under_the_cap(store):
+    assert store.admit(_task("a"), max_unfinished=2)
+    assert store.admit(_task("b"), max_unfinished=2)
+    assert not store.admit(_task("c"), max_unfinished=2)
+    assert store.get("c") is None and store.count_unfinished() == 2
+    store.update("a", state=State.SUCCEEDED)  # a finished task frees its place
+    assert store.admit(_task("c"), max_unfinished=2)
+    assert store.get("c").options == TaskOptions(
+        type=2, return_type=2, corners=(1, 2, 3, 4, 5, 6, 7, 8)
+    )
+
+
+def test_concurrent_admissions_never_overrun_the_cap(store):
+    cap, burst = 3, 12
+    start = threading.Barrier(burst)
+    admitted: list[bool] = []
+
+    def admit(task_id: str) -> None:
+        start.wait()
+        admitted.append(store.admit(_task(task_id), max_unfinished=cap))
+
+    threads = [threading.Thread(target=admit, args=(f"t{i}",)) for i in range(burst)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert admitted.count(True) == cap
+    assert store.count_unfinished() == cap and len(store.unfinished()) == cap
+
+
+def test_delete_removes_the_task_from_every_index(store):
+    store.create(_task("a"))
+    store.delete("a")
+    store.delete("never-there")
+    assert store.get("a") is None
+    assert store.count_unfinished() == 0 and store.unfinished() == []
+    assert store.pop_expired(time.time() + 7200) == []

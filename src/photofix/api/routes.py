@@ -150,11 +150,13 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", include_in_schema=False)
 async def readyz(state: StateDep) -> JSONResponse:
-    """Readiness: the task store and the result store answer (503 otherwise)."""
+    """Readiness: the task store and the result store answer, and tasks can run (a worker pool
+    that can start, or a broker); 503 otherwise."""
     checks = {}
     for name, ping in (
         ("task_store", state.service.store.ping),
         ("result_store", state.service.results.ping),
+        ("runner", state.service.runner.ping),
     ):
         try:
             checks[name] = bool(await anyio.to_thread.run_sync(ping))

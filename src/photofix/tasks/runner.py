@@ -1,4 +1,4 @@
-"""The Runner seam: who executes a queued task (a local process pool embedded; Celery later)."""
+"""The Runner seam: who executes a queued task (a local process pool embedded; or Celery)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ class Runner(Protocol):
 
     def submit(self, task_id: str) -> None:
         """Hand a queued task to a worker. Carries the id only: workers read the store.
-        Raises StoreUnavailable when the queue cannot take it."""
+        Raises Overloaded (StoreUnavailable for a broker outage) when the queue cannot take it."""
+        ...
+
+    def ping(self) -> bool:
+        """True when submitted tasks can run; raises Overloaded (StoreUnavailable for a broker
+        outage) when they cannot, e.g. no worker process can start."""
         ...
 
     def shutdown(self) -> None: ...

@@ -16,6 +16,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init
 from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from photofix.config import Settings
 from photofix.errors import StoreUnavailable
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 RUN_TASK = "photofix.run_task"
 QUEUE = "photofix"
+_BROKER_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 # Seconds between the broker's sweeps that restore messages of vanished workers.
 _RESTORE_INTERVAL = 10
 
@@ -89,6 +92,16 @@ class CeleryRunner:
                 retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
             )
         except OperationalError as exc:
+            raise StoreUnavailable(f"task queue unavailable: {exc}") from exc
+
+    def ping(self) -> bool:
+        """The broker answers (the workers are other processes, scaled on their own: a task
+        sent while none runs waits in the queue, which is what the broker is for)."""
+        try:
+            with self._app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+                return bool(connection.default_channel.client.ping())
+        except (OperationalError, *_BROKER_ERRORS) as exc:
             raise StoreUnavailable(f"task queue unavailable: {exc}") from exc
 
     def queue_depth(self) -> int:

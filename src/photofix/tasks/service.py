@@ -7,6 +7,7 @@ Both only talk to the TaskStore, ResultStore and Runner protocols, never to a co
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import threading
@@ -24,7 +25,6 @@ from photofix.errors import (
     Overloaded,
     PhotofixError,
     ProcessingTimeout,
-    StoreUnavailable,
     TaskNotFound,
 )
 from photofix.imaging import codec
@@ -39,6 +39,7 @@ from photofix.tasks.store import TaskStore
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2  # a task whose worker died twice is failed rather than retried forever
+_DIED = "worker died while processing"
 
 
 @dataclass(frozen=True)
@@ -82,32 +83,35 @@ class TaskService:
         image_bytes: bytes | None = None,
         image_url: str | None = None,
     ) -> Task:
-        """Accept a task: validate the upload, keep its bytes, queue it. Raises typed errors."""
+        """Accept a task: validate the upload, admit it under the pending cap, keep its bytes,
+        queue it. Returns the queued task or, raising a typed error, leaves nothing behind."""
         if self.store.count_unfinished() >= self.max_pending_tasks:
-            raise Overloaded("too many tasks in flight; retry shortly", retry_after=5)
+            raise _overloaded()  # early and cheap: spares the decoding; admit() decides
         if image_bytes is not None:
             info = codec.validate(image_bytes, self.limits.image)
             check_corners_fit(options, info)
         now = time.time()
+        task_id = str(uuid.uuid4())
         task = Task(
-            task_id=str(uuid.uuid4()),
+            task_id=task_id,
             owner=owner,
             options=options,
             created_at=now,
             expires_at=now + self.retention_seconds,
             source_url=image_url,
+            source_blob=source_blob_name(task_id) if image_bytes is not None else None,
         )
-        if image_bytes is not None:
-            task.source_blob = source_blob_name(task.task_id)
-            self.results.put(task.source_blob, image_bytes, "application/octet-stream")
-        self.store.create(task)
-        metrics.TASKS_CREATED.labels(type=str(options.type)).inc()
+        if not self.store.admit(task, self.max_pending_tasks):
+            raise _overloaded()
         try:
-            self._submit(task.task_id)
-        except StoreUnavailable:
-            # The client gets a 503 and no task id: close this one so nothing waits on it.
-            _abandon(self.store, self.results, task, "could not be queued")
+            if image_bytes is not None:
+                self.results.put(source_blob_name(task_id), image_bytes, "application/octet-stream")
+            self._submit(task_id)
+        except BaseException:
+            # The client gets an error and no task id: take back everything it left.
+            self._discard(task)
             raise
+        metrics.TASKS_CREATED.labels(type=str(options.type)).inc()
         return task
 
     def get(self, owner: str, task_id: str) -> Task:
@@ -133,7 +137,7 @@ class TaskService:
         count = 0
         for task in self.store.unfinished():
             if task.attempts >= MAX_ATTEMPTS:
-                finish_failed(self.store, task, State.FAILED, "worker died while processing")
+                fail_task(self.store, self.results, task, State.FAILED, _DIED)
             else:
                 self._submit(task.task_id)
             count += 1
@@ -158,17 +162,34 @@ class TaskService:
         for task in self.store.unfinished():
             running = task.state in (State.PREPARING, State.PROCESSING)
             if running and now - (task.processed_at or task.created_at) > self.runner.stall_seconds:
-                finish_failed(self.store, task, State.FAILED, "worker lost while processing")
+                detail = "worker lost while processing"
             elif not running and now - task.created_at > self.retention_seconds:
-                finish_failed(self.store, task, State.FAILED, "no worker took the task")
+                detail = "no worker took the task"
             else:
                 continue
+            fail_task(self.store, self.results, task, State.FAILED, detail)
             count += 1
         return count
 
     def _submit(self, task_id: str) -> None:
         self.store.update(task_id, state=State.WAITING, progress=5)
         self.runner.submit(task_id)
+
+    def _discard(self, task: Task) -> None:
+        """Remove a task whose create failed, and its source. Best effort: the create's own
+        error is what the client must see."""
+        undo = [functools.partial(self.store.delete, task.task_id)]
+        if task.source_blob:
+            undo.append(functools.partial(self.results.delete, task.source_blob))
+        for step in undo:
+            try:
+                step()
+            except Exception:
+                log.exception("could not discard task %s after its create failed", task.task_id)
+
+
+def _overloaded() -> Overloaded:
+    return Overloaded("too many tasks in flight; retry shortly", retry_after=5)
 
 
 @dataclass
@@ -189,7 +210,7 @@ def execute_task(ctx: WorkerContext, task_id: str) -> None:
     if task is None or task.state.finished:
         return  # expired, swept, or already done by an earlier delivery
     if task.attempts >= MAX_ATTEMPTS:  # its workers died every time: a poison pill
-        _abandon(ctx.store, ctx.results, task, "worker died while processing")
+        fail_task(ctx.store, ctx.results, task, State.FAILED, _DIED)
         return
     ctx.store.update(
         task_id,
@@ -279,9 +300,12 @@ def _read_source(ctx: WorkerContext, task: Task) -> bytes:
     )
 
 
-def _abandon(store: TaskStore, results: ResultStore, task: Task, detail: str) -> None:
-    """Fail a task that will not run, and drop its uploaded source at once."""
-    finish_failed(store, task, State.FAILED, detail)
+def fail_task(
+    store: TaskStore, results: ResultStore, task: Task, state: State, detail: str
+) -> None:
+    """Fail a task that no worker will finish, and drop its uploaded source at once: nothing
+    else would before the task expires."""
+    finish_failed(store, task, state, detail)
     if task.source_blob:
         results.delete(task.source_blob)
 

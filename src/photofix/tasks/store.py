@@ -28,6 +28,16 @@ UPDATABLE_FIELDS = frozenset(
 class TaskStore(Protocol):
     def create(self, task: Task) -> None: ...
 
+    def admit(self, task: Task, max_unfinished: int) -> bool:
+        """Insert `task` unless `max_unfinished` tasks are unfinished already; True if inserted.
+        One atomic step, so concurrent admissions (threads, processes, API nodes) never overrun
+        the cap."""
+        ...
+
+    def delete(self, task_id: str) -> None:
+        """Remove the task whatever its state (a create that could not be completed)."""
+        ...
+
     def get(self, task_id: str) -> Task | None: ...
 
     def update(self, task_id: str, **changes: Any) -> bool:

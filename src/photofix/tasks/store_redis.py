@@ -56,6 +56,17 @@ end
 return 1
 """
 
+# KEYS: task hash, unfinished zset, expiry zset. ARGV: the cap, task id, created_at,
+# expires_at, the hash's EXPIREAT, then the hash's name/value pairs.
+_ADMIT = """
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('EXPIREAT', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+return 1
+"""
+
 # KEYS: expiry zset, unfinished zset. ARGV: now, task key prefix, batch size.
 _POP_EXPIRED = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -82,6 +93,7 @@ class RedisTaskStore:
         self._unfinished = f"{base}:unfinished"
         self._expiry = f"{base}:expiry"
         self._update = client.register_script(_UPDATE)
+        self._admit = client.register_script(_ADMIT)
         self._pop_expired = client.register_script(_POP_EXPIRED)
 
     @classmethod
@@ -99,13 +111,36 @@ class RedisTaskStore:
         return self._task_prefix + task_id
 
     def create(self, task: Task) -> None:
-        fields = {name: value for name, value in _encode_task(task).items() if value != _NONE}
+        fields = _present_fields(task)
         with _available():
             pipe = self._redis.pipeline(transaction=True)
             pipe.hset(self._key(task.task_id), mapping=fields)
-            pipe.expireat(self._key(task.task_id), math.ceil(task.expires_at + EXPIRY_GRACE))
+            pipe.expireat(self._key(task.task_id), _hash_expiry(task))
             pipe.zadd(self._unfinished, {task.task_id: task.created_at})
             pipe.zadd(self._expiry, {task.task_id: task.expires_at})
+            pipe.execute()
+
+    def admit(self, task: Task, max_unfinished: int) -> bool:
+        # The count and the insert run as one script: no other client runs in between.
+        args: list[Any] = [
+            max_unfinished,
+            task.task_id,
+            repr(task.created_at),
+            repr(task.expires_at),
+            _hash_expiry(task),
+        ]
+        for name, value in _present_fields(task).items():
+            args += [name, value]
+        keys = [self._key(task.task_id), self._unfinished, self._expiry]
+        with _available():
+            return bool(self._admit(keys=keys, args=args))
+
+    def delete(self, task_id: str) -> None:
+        with _available():
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.delete(self._key(task_id))
+            pipe.zrem(self._unfinished, task_id)
+            pipe.zrem(self._expiry, task_id)
             pipe.execute()
 
     def get(self, task_id: str) -> Task | None:
@@ -160,6 +195,15 @@ def _available() -> Iterator[None]:
         yield
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise StoreUnavailable(f"task store unavailable: {exc}") from exc
+
+
+def _present_fields(task: Task) -> dict[str, str]:
+    """The task's hash fields, without those set to None."""
+    return {name: value for name, value in _encode_task(task).items() if value != _NONE}
+
+
+def _hash_expiry(task: Task) -> int:
+    return math.ceil(task.expires_at + EXPIRY_GRACE)
 
 
 def _encode_value(name: str, value: Any) -> str:
