@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from photofix.errors import (
+    ExitCode,
     InputMissing,
     InputUnreadable,
     OutputExists,
@@ -41,7 +42,7 @@ from photofix.errors import (
 from photofix.imaging.codec import sniff_format
 
 RESULT_WORDS = {0: "flat", 1: "enhanced", 2: "scan", 3: "crop", 4: "cutout"}
-PARTIAL_FAILURE = 14  # exit code: some inputs done and some not, or failures of several kinds
+PARTIAL_FAILURE = ExitCode.PARTIAL_FAILURE  # some inputs done and some not, or mixed failures
 _SNIFF_BYTES = 64 * 1024  # enough for sniff_format to read a TIFF's first directory
 _MIN_IMAGE_BYTES = 16  # the header sniff_format looks at: anything shorter is no image
 
@@ -353,12 +354,12 @@ class Tally:
             text += f", {self.skipped} skipped"
         return text
 
-    def exit_code(self) -> int:
-        """0 when every input was done; the failure's own code when every input failed for one
+    def exit_code(self) -> ExitCode:
+        """OK when every input was done; the failure's own code when every input failed for one
         reason; PARTIAL_FAILURE otherwise."""
         codes = {failure.exit_code for failure in self.failures}
         if not codes:
-            return 0
+            return ExitCode.OK
         if self.done == 0 and len(codes) == 1:
             return codes.pop()
         return PARTIAL_FAILURE

@@ -31,7 +31,6 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from photofix import errors
 from photofix.batch import (
-    PARTIAL_FAILURE,
     RESULT_WORDS,
     Batch,
     Done,
@@ -44,17 +43,7 @@ from photofix.batch import (
     shown,
 )
 from photofix.config import Settings, load_settings
-from photofix.errors import (
-    InputMissing,
-    InputUnreadable,
-    InternalError,
-    OutputExists,
-    OutputIsInput,
-    OutputUnwritable,
-    PhotofixError,
-    ServerError,
-    ServerUnreachable,
-)
+from photofix.errors import ExitCode, InternalError, OutputUnwritable, PhotofixError
 from photofix.keys import KeyStore
 
 
@@ -117,29 +106,32 @@ DataDir = Annotated[
     ),
 ]
 
-EXIT_CODES: list[tuple[int, str]] = [
-    (0, "every input done"),
-    (InternalError.exit_code, "internal error (a bug: please report it)"),
-    (errors.BadRequest.exit_code, "bad option, usage or key name"),
-    (errors.Unauthorized.exit_code, "the server refused the API key"),
-    (errors.TaskNotFound.exit_code, "not found (keys revoke: no such key)"),
-    (errors.ImageTooLarge.exit_code, "image too large"),
-    (errors.UnsupportedFormat.exit_code, "unsupported format"),
-    (errors.InvalidImage.exit_code, "invalid image (broken or truncated)"),
-    (errors.SourceDownloadFailed.exit_code, "the server could not download the image"),
-    (errors.ProcessingTimeout.exit_code, "timed out"),
-    (errors.RateLimited.exit_code, "rate limited by the server"),
-    (errors.Overloaded.exit_code, "server overloaded"),
-    (errors.ModelError.exit_code, "a model is missing or broken"),
-    (errors.StoreUnavailable.exit_code, "the server's store is unavailable"),
-    (PARTIAL_FAILURE, "some inputs failed: others were done, or they failed for several reasons"),
-    (InputMissing.exit_code, "input missing"),
-    (InputUnreadable.exit_code, "input unreadable (permission, a path through a file, no image)"),
-    (OutputExists.exit_code, "a result exists already (--overwrite replaces it)"),
-    (OutputIsInput.exit_code, "a result would replace an input (never done)"),
-    (OutputUnwritable.exit_code, "a result cannot be written"),
-    (ServerUnreachable.exit_code, "server unreachable (refused, no such host, timeout)"),
-    (ServerError.exit_code, "server error (5xx) or an answer that is no photofix/PicWish answer"),
+EXIT_CODES: list[tuple[ExitCode, str]] = [
+    (ExitCode.OK, "every input done"),
+    (ExitCode.INTERNAL_ERROR, "internal error (a bug: please report it)"),
+    (ExitCode.BAD_REQUEST, "bad option, usage or key name"),
+    (ExitCode.UNAUTHORIZED, "the server refused the API key"),
+    (ExitCode.NOT_FOUND, "not found (keys revoke: no such key)"),
+    (ExitCode.IMAGE_TOO_LARGE, "image too large"),
+    (ExitCode.UNSUPPORTED_FORMAT, "unsupported format"),
+    (ExitCode.INVALID_IMAGE, "invalid image (broken or truncated)"),
+    (ExitCode.DOWNLOAD_FAILED, "the server could not download the image"),
+    (ExitCode.TIMED_OUT, "timed out"),
+    (ExitCode.RATE_LIMITED, "rate limited by the server"),
+    (ExitCode.OVERLOADED, "server overloaded"),
+    (ExitCode.MODEL_ERROR, "a model is missing or broken"),
+    (ExitCode.STORE_UNAVAILABLE, "the server's store is unavailable"),
+    (
+        ExitCode.PARTIAL_FAILURE,
+        "some inputs failed: others were done, or they failed for several reasons",
+    ),
+    (ExitCode.INPUT_MISSING, "input missing"),
+    (ExitCode.INPUT_UNREADABLE, "input unreadable (permission, a path through a file, no image)"),
+    (ExitCode.OUTPUT_EXISTS, "a result exists already (--overwrite replaces it)"),
+    (ExitCode.OUTPUT_IS_INPUT, "a result would replace an input (never done)"),
+    (ExitCode.OUTPUT_UNWRITABLE, "a result cannot be written"),
+    (ExitCode.SERVER_UNREACHABLE, "server unreachable (refused, no such host, timeout)"),
+    (ExitCode.SERVER_ERROR, "server error (5xx) or an answer that is no photofix/PicWish answer"),
 ]
 
 _NAMING = (
@@ -172,7 +164,7 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(errors.BadRequest.exit_code) from exc
 
 
-def _fail(message: str, code: int) -> NoReturn:
+def _fail(message: str, code: ExitCode) -> NoReturn:
     err.print(Text(message, style="red"))
     raise typer.Exit(code)
 
