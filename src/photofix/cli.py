@@ -208,7 +208,7 @@ def worker(
     settings = _settings(data_dir=data_dir, runtime="celery")
     # One directory per worker sharing the data dir; set before prometheus_client is imported.
     _share_metrics(settings, f"worker-{os.getpid()}")
-    from photofix.tasks.runner_celery import run_worker
+    from photofix.runtime import run_celery_worker
 
     if metrics_port is not None:
         from prometheus_client import start_http_server
@@ -216,7 +216,7 @@ def worker(
         from photofix import metrics
 
         start_http_server(metrics_port, registry=metrics.registry())
-    run_worker(settings, concurrency=concurrency or settings.workers)
+    run_celery_worker(settings, concurrency=concurrency or settings.workers)
 
 
 Inputs = Annotated[

@@ -11,6 +11,7 @@ task that is already finished and fails one whose workers keep dying.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -21,7 +22,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from photofix.config import Settings
 from photofix.errors import StoreUnavailable
-from photofix.tasks.worker import init_worker_process, run_in_worker
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ def visibility_timeout(task_timeout: float) -> float:
 
 
 def create_celery(settings: Settings) -> Celery:
-    """The Celery app for these settings (API nodes send with it, workers run it)."""
+    """The Celery app for these settings: API nodes send task ids by name with it; workers
+    register the task that runs them (run_worker)."""
     app = Celery("photofix", broker=settings.redis_url, set_as_current=False)
     app.conf.update(
         task_serializer="json",
@@ -66,7 +67,6 @@ def create_celery(settings: Settings) -> Celery:
             "socket_connect_timeout": 2,
         },
     )
-    app.task(name=RUN_TASK, ignore_result=True)(run_in_worker)
     return app
 
 
@@ -104,24 +104,28 @@ class CeleryRunner:
         except (OperationalError, *_BROKER_ERRORS) as exc:
             raise StoreUnavailable(f"task queue unavailable: {exc}") from exc
 
-    def queue_depth(self) -> int:
-        """Messages waiting in the broker (for /metrics)."""
-        with self._app.connection_for_write() as connection:
-            return int(connection.default_channel.client.llen(QUEUE))
-
     def shutdown(self) -> None:
         self._app.close()
 
 
-def run_worker(settings: Settings, *, concurrency: int, loglevel: str = "INFO") -> None:
-    """Run a Celery worker (blocks): `concurrency` prefork processes, each loading the models
-    once when it starts."""
+def run_worker(
+    settings: Settings,
+    *,
+    concurrency: int,
+    initializer: Callable[[Settings], None],
+    target: Callable[[str], None],
+    loglevel: str = "INFO",
+) -> None:
+    """Run a Celery worker (blocks): `concurrency` prefork processes, each calling
+    `initializer(settings)` once when it starts (it loads the models), then `target(task_id)`
+    for each task id it is given: the Celery task is that plain function."""
 
     def load_models_once(**_: Any) -> None:
-        init_worker_process(settings)
+        initializer(settings)
 
     worker_process_init.connect(load_models_once, weak=False)
     app = create_celery(settings)
+    app.task(name=RUN_TASK, ignore_result=True)(target)
     app.worker_main(
         [
             "worker",

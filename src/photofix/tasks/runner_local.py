@@ -37,7 +37,6 @@ from photofix.storage.base import ResultStore
 from photofix.tasks.model import State
 from photofix.tasks.service import fail_task
 from photofix.tasks.store import TaskStore
-from photofix.tasks.worker import init_worker_process, run_in_worker
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +65,12 @@ class LocalRunner:
         store: TaskStore,
         results: ResultStore,
         *,
-        target: Callable[[str], None] = run_in_worker,
-        initializer: Callable[[Settings], None] = init_worker_process,
+        initializer: Callable[[Settings], None],
+        target: Callable[[str], None],
     ) -> None:
+        """`initializer(settings)` runs once in each worker process (it loads the models), then
+        `target(task_id)` once per task. Both are module-level functions: spawn pickles them by
+        name."""
         self._settings = settings
         self._store = store
         self._results = results
