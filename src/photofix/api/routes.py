@@ -176,7 +176,7 @@ async def metrics_endpoint(state: StateDep) -> Response:
 async def _read_upload(upload: UploadFile, max_bytes: int) -> bytes:
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ImageTooLarge(f"image_file is over the {max_bytes // (1024 * 1024)} MB limit")
+        raise ImageTooLarge(f"image_file is over the {max_bytes / (1024 * 1024):g} MB limit")
     if not data:
         raise BadRequest("image_file is empty", field="image_file")
     return data

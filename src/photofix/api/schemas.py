@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from photofix.config import MB, Settings
 from photofix.tasks.model import Task
 
 
@@ -71,13 +72,20 @@ def task_data(task: Task, image: str | None) -> TaskData:
     )
 
 
+# The docs are one text for every server: they give the limits' defaults, not this server's.
+_DEFAULT_BYTES = Settings.model_fields["max_image_bytes"].default
+_DEFAULT_SIDE = Settings.model_fields["max_image_side"].default
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorEnvelope, "description": text}
     for code, text in {
         400: "a field is invalid (the message names it), or the image file is broken",
         401: "missing or invalid X-API-KEY",
         404: "no such task (unknown, expired, or another key's)",
-        413: "image over 20 MB or 4096 x 4096 px",
+        413: (
+            "image over the server's size limits (by default "
+            f"{_DEFAULT_BYTES / MB:g} MB, {_DEFAULT_SIDE} px a side)"
+        ),
         415: "unsupported image format",
         429: "rate limited; see Retry-After",
         503: "overloaded; see Retry-After",
