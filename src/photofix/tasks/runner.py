@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
+
+from photofix.config import Settings
+
+# What a runner's worker processes run, handed to the runner by photofix.runtime: the
+# initializer once per process (it opens the back-ends and loads the models), then the target
+# once per task id.
+WorkerInitializer = Callable[[Settings], None]
+WorkerTarget = Callable[[str], None]
 
 
 class Runner(Protocol):

@@ -11,7 +11,6 @@ task that is already finished and fails one whose workers keep dying.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -22,6 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from photofix.config import Settings
 from photofix.errors import StoreUnavailable
+from photofix.tasks.runner import WorkerInitializer, WorkerTarget
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,8 @@ def run_worker(
     settings: Settings,
     *,
     concurrency: int,
-    initializer: Callable[[Settings], None],
-    target: Callable[[str], None],
+    initializer: WorkerInitializer,
+    target: WorkerTarget,
     loglevel: str = "INFO",
 ) -> None:
     """Run a Celery worker (blocks): `concurrency` prefork processes, each calling

@@ -23,7 +23,6 @@ import multiprocessing
 import signal
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -35,6 +34,7 @@ from photofix.config import Settings
 from photofix.errors import Overloaded
 from photofix.storage.base import ResultStore
 from photofix.tasks.model import State
+from photofix.tasks.runner import WorkerInitializer, WorkerTarget
 from photofix.tasks.service import fail_task
 from photofix.tasks.store import TaskStore
 
@@ -65,12 +65,10 @@ class LocalRunner:
         store: TaskStore,
         results: ResultStore,
         *,
-        initializer: Callable[[Settings], None],
-        target: Callable[[str], None],
+        initializer: WorkerInitializer,
+        target: WorkerTarget,
     ) -> None:
-        """`initializer(settings)` runs once in each worker process (it loads the models), then
-        `target(task_id)` once per task. Both are module-level functions: spawn pickles them by
-        name."""
+        """`initializer` and `target` are module-level functions: spawn pickles them by name."""
         self._settings = settings
         self._store = store
         self._results = results
@@ -256,7 +254,7 @@ class LocalRunner:
 
 
 def _initialize(
-    initializer: Callable[[Settings], None], settings: Settings, ready: Synchronized[int]
+    initializer: WorkerInitializer, settings: Settings, ready: Synchronized[int]
 ) -> None:
     """Worker-process initializer: the real one, then count this worker as started."""
     initializer(settings)
