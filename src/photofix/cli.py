@@ -1,9 +1,9 @@
 """`photofix` command line: serve the API, run workers, manage keys, process images locally or
 through a server.
 
-Only this layer turns typed errors into exit codes (each PhotofixError declares its own; the
-ones of batches are in photofix.batch). Result lines go to stdout, one per input; progress,
-notes, errors and the closing summary go to stderr.
+Only this layer turns typed errors into exit codes (each PhotofixError declares its own, an
+errors.ExitCode; EXIT_CODES lists them all for --help). Result lines go to stdout, one per
+input; progress, notes, errors and the closing summary go to stderr.
 """
 
 from __future__ import annotations
