@@ -7,18 +7,15 @@ from pathlib import Path
 
 from photofix.batch import read_input
 from photofix.config import Settings
-from photofix.imaging.codec import ImageLimits
 from photofix.process import ProcessedImage, process_image
+from photofix.runtime import image_limits, open_catalog
 from photofix.tasks.model import TaskOptions
-from photofix.tasks.worker import open_catalog
 
 
 class LocalProcessor:
     def __init__(self, settings: Settings, options: TaskOptions) -> None:
         """Raises ModelError when the models cannot be opened (nothing is worth trying then)."""
-        self._limits = ImageLimits(
-            max_bytes=settings.max_image_bytes, max_side=settings.max_image_side
-        )
+        self._limits = image_limits(settings)
         self._options = options
         self._models = open_catalog(settings).model_set(options.model)
 
