@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -108,22 +109,19 @@ def _png_layout(data: bytes, limits: ImageLimits) -> png.PngLayout:
 
 
 def _decode_jpeg(data: bytes, im: Image.Image) -> tuple[np.ndarray, int, bool]:
-    """libjpeg-turbo decodes gray and colour JPEGs straight into an array (strictly: a broken
-    file fails); CMYK/YCCK take Pillow's path, which knows Adobe's inverted CMYK, after the same
-    strict pass over the data."""
+    """libjpeg-turbo decodes every JPEG straight into an array, strictly (a broken file fails);
+    Pillow's colour management runs only when there is a profile to convert or CMYK."""
     jpeg.check_scans(data)
     orientation = exif.orientation(im)
     icc = im.info.get("icc_profile")
+    pixels = jpeg.pixels(data, im.mode)
+    if im.mode != "CMYK" and colour.embedded_profile(icc) is None:  # the common case
+        if pixels.ndim == 2:
+            pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
+        return pixels, orientation, False
+    decoded = Image.fromarray(pixels, im.mode)
+    decoded.info["icc_profile"] = icc
     with pillow_errors("jpeg"):
-        if im.mode == "RGB" and colour.embedded_profile(icc) is None:
-            return jpeg.pixels(data, "RGB"), orientation, False  # the common case
-        if im.mode in ("L", "RGB"):
-            decoded = Image.fromarray(jpeg.pixels(data, im.mode), im.mode)
-            decoded.info["icc_profile"] = icc
-        else:
-            jpeg.check_integrity(data, im.mode)
-            im.load()
-            decoded = im
         pixels, converted = _to_srgb_array(decoded)
     return pixels, orientation, converted
 

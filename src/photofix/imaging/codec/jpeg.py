@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 
+import cv2
 import numpy as np
 import simplejpeg
 
@@ -42,8 +43,11 @@ def check_integrity(data: bytes, mode: str) -> None:
 
 
 def pixels(data: bytes, mode: str) -> np.ndarray:
-    """Full-size pixels: (H, W) for mode "L", (H, W, 3) for "RGB", (H, W, 4) for "CMYK"."""
+    """Full-size pixels as Pillow would give them for `mode`: (H, W) for "L", (H, W, 3) for
+    "RGB", (H, W, 4) for "CMYK" (inverted, as Adobe writes it and Pillow assumes)."""
     out = _decode(data, mode, smallest=False)
+    if mode == "CMYK":
+        cv2.bitwise_not(out, dst=out)
     return out[:, :, 0] if mode == "L" else out
 
 
