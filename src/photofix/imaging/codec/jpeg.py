@@ -24,6 +24,7 @@ _MAX_SCANS = 1000  # real progressive files have ~10; thousands make a CPU bomb
 _SCALABLE_FRAMES = frozenset({0xC0, 0xC1, 0xC2, 0xC9, 0xCA})
 _FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # DHT, JPG, DAC: no frame
 _STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RSTn: no length field
+_UNKNOWN_SAMPLING = "Could not determine subsampling level"
 # Pillow modes -> the libjpeg output colour space that keeps every channel.
 _COLORSPACES = {"L": "GRAY", "RGB": "RGB", "CMYK": "CMYK"}
 
@@ -35,23 +36,30 @@ def check_scans(data: bytes) -> None:
         raise ImageTooLarge(f"JPEG has {scans} scans; at most {_MAX_SCANS} are decoded")
 
 
-def check_integrity(data: bytes, mode: str) -> None:
+def check_integrity(data: bytes, mode: str) -> bool:
     """Entropy-decode every block at the smallest DCT scale (1/8: 1/64 of the pixel memory and
-    about half the time of a full decode), failing on any corrupt-data warning."""
+    about half the time of a full decode), failing on any corrupt-data warning. False when
+    TurboJPEG cannot take the file (see pixels)."""
     scaled = _frame_marker(data) in _SCALABLE_FRAMES
-    _decode(data, mode, smallest=scaled)
+    return _decode(data, mode, smallest=scaled) is not None
 
 
-def pixels(data: bytes, mode: str) -> np.ndarray:
+def pixels(data: bytes, mode: str) -> np.ndarray | None:
     """Full-size pixels as Pillow would give them for `mode`: (H, W) for "L", (H, W, 3) for
-    "RGB", (H, W, 4) for "CMYK" (inverted, as Adobe writes it and Pillow assumes)."""
+    "RGB", (H, W, 4) for "CMYK" (inverted, as Adobe writes it and Pillow assumes).
+
+    None for sampling factors TurboJPEG has no name for (Pillow writes such CMYK files): those
+    are left to Pillow's lenient decode, the one kind of JPEG not checked strictly.
+    """
     out = _decode(data, mode, smallest=False)
+    if out is None:
+        return None
     if mode == "CMYK":
         cv2.bitwise_not(out, dst=out)
     return out[:, :, 0] if mode == "L" else out
 
 
-def _decode(data: bytes, mode: str, *, smallest: bool) -> np.ndarray:
+def _decode(data: bytes, mode: str, *, smallest: bool) -> np.ndarray | None:
     colorspace = _COLORSPACES.get(mode)
     if colorspace is None:
         raise UnsupportedFormat(f"JPEG pixel mode {mode} is not supported")
@@ -61,6 +69,8 @@ def _decode(data: bytes, mode: str, *, smallest: bool) -> np.ndarray:
         # a cut file that also carries, say, an unknown JFIF revision through.
         return simplejpeg.decode_jpeg(data, colorspace, strict=True, **size)
     except ValueError as exc:
+        if _UNKNOWN_SAMPLING in str(exc):
+            return None
         raise _typed(exc) from exc
 
 

@@ -7,10 +7,11 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from photofix.errors import ImageTooLarge, InvalidImage, PhotofixError, UnsupportedFormat
 from photofix.imaging.codec.limits import ImageLimits, check_size
+from photofix.imaging.codec.tiff import describe_layout
 
 _PIL_NAMES = {
     "jpeg": "JPEG",
@@ -21,7 +22,13 @@ _PIL_NAMES = {
     "sgi": "SGI",
 }
 # How Pillow words "a valid file of a kind it does not decode" (as against broken bytes).
-_UNSUPPORTED_WORDING = ("unsupported", "not supported", "cannot handle", "unknown pixel mode")
+_UNSUPPORTED_WORDING = (
+    "unsupported",
+    "not supported",
+    "cannot handle",
+    "unknown pixel mode",
+    "unknown raw mode",
+)
 
 
 @contextmanager
@@ -42,11 +49,29 @@ def pillow_errors(fmt: str) -> Iterator[None]:
         raise InvalidImage(f"{fmt} image is corrupt or truncated: {text}") from exc
 
 
+def _unidentified(data: bytes, fmt: str) -> PhotofixError:
+    """Why Image.open refused the bytes: its own message hides the plugin's ("cannot identify
+    image file"), so run the plugin alone to learn whether they are broken or a variant."""
+    try:
+        Image.OPEN[_PIL_NAMES[fmt]][0](io.BytesIO(data), None)
+    except Exception as exc:
+        text = str(exc)
+    else:
+        text = "unknown reason"
+    if any(words in text.lower() for words in _UNSUPPORTED_WORDING):
+        layout = f": {describe_layout(data)}" if fmt == "tiff" else ""
+        return UnsupportedFormat(f"this {fmt} pixel layout is not supported ({text}{layout})")
+    return InvalidImage(f"{fmt} image is corrupt or truncated: {text}")
+
+
 def open_image(data: bytes, fmt: str, limits: ImageLimits) -> Image.Image:
     """Image.open restricted to the sniffed format (no plugin guessing): headers only, nothing
     decoded. Its size is checked against the limits before anything is."""
     with pillow_errors(fmt):
-        im = _open(data, fmt, limits.max_pixels)
+        try:
+            im = _open(data, fmt, limits.max_pixels)
+        except UnidentifiedImageError as exc:
+            raise _unidentified(data, fmt) from exc
         check_size(*im.size, limits)
     return im
 

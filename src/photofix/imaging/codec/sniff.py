@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
-from PIL import TiffImagePlugin
-
 from photofix.errors import InvalidImage, UnsupportedFormat
+from photofix.imaging.codec.tiff import first_ifd
 
 FORMATS = ("jpeg", "png", "bmp", "webp", "tiff", "sgi", "raw")
 
@@ -62,26 +59,19 @@ _RAW_PHOTOMETRIC = frozenset({32803, 34892})  # CFA, LinearRaw
 
 
 def _tiff_is_camera_raw(data: bytes) -> bool:
-    """DNG/NEF/ARW are TIFF too: tell them from plain TIFF by what IFD0 carries.
-
-    IFD0 is read by Pillow's own directory parser, which skips entries pointing outside the file.
-    """
+    """DNG/NEF/ARW are TIFF too: tell them from plain TIFF by what IFD0 carries."""
     if data[:2] == b"II" and data[8:10] == b"CR":  # Canon CR2
         return True
+    ifd = first_ifd(data)
     try:
-        header = bytes(data[:16] if data[2:4] in (b"+\x00", b"\x00+") else data[:8])
-        ifd = TiffImagePlugin.ImageFileDirectory_v2(header)
-        stream = io.BytesIO(data)
-        stream.seek(ifd.next)
-        ifd.load(stream)
         if _TAG_DNG_VERSION in ifd or ifd.get(_TAG_PHOTOMETRIC) in _RAW_PHOTOMETRIC:
             return True
         # NEF/ARW & co: a camera Make, IFD0 a reduced-size preview, the sensor data in SubIFDs.
         subfile = ifd.get(_TAG_SUBFILE)
-        preview = isinstance(subfile, int) and bool(subfile & 1)
-        return _TAG_MAKE in ifd and (preview or _TAG_SUBIFDS in ifd)
-    except Exception as exc:  # any bytes may follow the magic: every failure is a broken file
-        raise InvalidImage(f"corrupt TIFF: its first directory cannot be read ({exc})") from exc
+    except Exception as exc:  # a value that does not decode as its declared type
+        raise InvalidImage(f"corrupt TIFF: unreadable directory entry ({exc})") from exc
+    preview = isinstance(subfile, int) and bool(subfile & 1)
+    return _TAG_MAKE in ifd and (preview or _TAG_SUBIFDS in ifd)
 
 
 def _describe_unsupported(head: bytes) -> str:
