@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from photofix.errors import PhotofixError, UnsupportedFormat
+from photofix.errors import InvalidImage, PhotofixError, UnsupportedFormat
 from photofix.imaging import codec
 from tests.imaging.codec_samples import (
     Sample,
@@ -134,7 +134,9 @@ def jpeg_sample(draw: Draw, rng: np.random.Generator, width: int, height: int) -
     if mode != "L":
         options["subsampling"] = draw(st.sampled_from([0, 1, 2]))
     im = Image.fromarray(pixels(rng, width, height, 3)).convert(mode)
-    return Sample(save(im, "JPEG", **options), "jpeg", width, height, orientation)
+    # Pillow subsamples CMYK with factors libjpeg-turbo has no name for: refused, by name.
+    odd = UnsupportedFormat if mode == "CMYK" and options.get("subsampling") else None
+    return Sample(save(im, "JPEG", **options), "jpeg", width, height, orientation, may_refuse=odd)
 
 
 def bmp_sample(draw: Draw, rng: np.random.Generator, width: int, height: int) -> Sample:
@@ -457,3 +459,78 @@ def test_any_bytes_after_a_magic_are_typed_errors(writer: str, tail: bytes) -> N
         "sgi": b"\x01\xda\x01\x01",
     }[writer]
     outcome(magic + tail)
+
+
+# --------------------------------------------------------------------------- cut files
+
+
+def jpeg_entropy_segments(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each scan's entropy-coded data: from its SOS header to the next marker."""
+    segments, pos = [], data.find(b"\xff\xda")
+    while pos >= 0:
+        start = pos + 2 + struct.unpack_from(">H", data, pos + 2)[0]
+        end = start
+        while end + 1 < len(data) and not (
+            data[end] == 0xFF and data[end + 1] not in (0x00, *range(0xD0, 0xD8))
+        ):
+            end += 1
+        segments.append((start, end))
+        pos = data.find(b"\xff\xda", end)
+    return segments
+
+
+def png_cut_in_idat(data: bytes, fraction: float) -> bytes:
+    """The PNG with its IDAT data cut short, the chunk's length and CRC fixed, IEND put back."""
+    pos = data.index(b"IDAT") - 4
+    length = struct.unpack_from(">I", data, pos)[0]
+    body = data[pos + 8 : pos + 8 + max(1, int(length * fraction))]
+    return data[:pos] + png_chunk_bytes(b"IDAT", body) + png_chunk_bytes(b"IEND", b"")
+
+
+def png_chunk_bytes(ctype: bytes, body: bytes) -> bytes:
+    import zlib
+
+    crc = struct.pack(">I", zlib.crc32(ctype + body))
+    return struct.pack(">I", len(body)) + ctype + body + crc
+
+
+@fuzz_settings(200)
+@given(samples(small=True, writers=("jpeg", "png", "bmp", "sgi", "webp")), st.floats(0.05, 0.9))
+def test_files_cut_inside_their_pixel_data_are_refused(sample: Sample, fraction: float) -> None:
+    """Issue 22.6: a file cut short is broken even with its end marker put back (libjpeg and
+    Pillow would fill the missing rows with grey)."""
+    if sample.may_refuse:
+        reject()
+    data = sample.data
+    if sample.fmt == "jpeg":
+        start, end = max(jpeg_entropy_segments(data), key=lambda s: s[1] - s[0])
+        if end - start < 64:
+            reject()  # too little entropy data to cut inside it for sure
+        data = data[: start + int((end - start) * fraction)] + b"\xff\xd9"
+    elif sample.fmt == "png":
+        if sample.data.count(b"IDAT") != 1 or b"acTL" in sample.data:
+            reject()
+        data = png_cut_in_idat(data, fraction)
+    else:
+        data = data[: int(len(data) * (0.3 + 0.6 * fraction))]
+    for call in (codec.validate, codec.decode):
+        with pytest.raises(InvalidImage):
+            call(data, LIMITS)
+
+
+@fuzz_settings(100)
+@given(samples(small=True, writers=("jpeg",)), st.integers(2, 64))
+def test_jpeg_frame_claiming_more_rows_than_its_scans_hold_is_refused(
+    sample: Sample, factor: int
+) -> None:
+    if sample.may_refuse:
+        reject()
+    data = bytearray(sample.data)
+    starts, _ = jpeg_fields(bytes(data))
+    sof = next(i for i in starts if data[i + 1] in (0xC0, 0xC1, 0xC2))
+    height = struct.unpack_from(">H", data, sof + 5)[0]
+    claimed = min(4096, height * factor + 16)
+    struct.pack_into(">H", data, sof + 5, claimed)
+    for call in (codec.validate, codec.decode):
+        with pytest.raises(InvalidImage):
+            call(bytes(data), LIMITS)

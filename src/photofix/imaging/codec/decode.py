@@ -67,9 +67,7 @@ def validate(data: bytes, limits: ImageLimits) -> ImageInfo:
         return ImageInfo(fmt, layout.width, layout.height, exif.orientation_of_block(layout.exif))
     if fmt == "jpeg":
         jpeg.check_scans(data)
-        if not jpeg.check_integrity(data, im.mode):
-            with pillow_errors(fmt):
-                im.load()
+        jpeg.check_integrity(data, im.mode)
     else:
         with pillow_errors(fmt):
             im.load()
@@ -117,11 +115,6 @@ def _decode_jpeg(data: bytes, im: Image.Image) -> tuple[np.ndarray, int, bool]:
     orientation = exif.orientation(im)
     icc = im.info.get("icc_profile")
     pixels = jpeg.pixels(data, im.mode)
-    if pixels is None:  # sampling factors only Pillow's decode takes
-        with pillow_errors("jpeg"):
-            im.load()
-            pixels, converted = _to_srgb_array(im)
-        return pixels, orientation, converted
     if im.mode != "CMYK" and colour.embedded_profile(icc) is None:  # the common case
         if pixels.ndim == 2:
             pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)

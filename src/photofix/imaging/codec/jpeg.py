@@ -36,30 +36,23 @@ def check_scans(data: bytes) -> None:
         raise ImageTooLarge(f"JPEG has {scans} scans; at most {_MAX_SCANS} are decoded")
 
 
-def check_integrity(data: bytes, mode: str) -> bool:
+def check_integrity(data: bytes, mode: str) -> None:
     """Entropy-decode every block at the smallest DCT scale (1/8: 1/64 of the pixel memory and
-    about half the time of a full decode), failing on any corrupt-data warning. False when
-    TurboJPEG cannot take the file (see pixels)."""
+    about half the time of a full decode), failing on any corrupt-data warning."""
     scaled = _frame_marker(data) in _SCALABLE_FRAMES
-    return _decode(data, mode, smallest=scaled) is not None
+    _decode(data, mode, smallest=scaled)
 
 
-def pixels(data: bytes, mode: str) -> np.ndarray | None:
+def pixels(data: bytes, mode: str) -> np.ndarray:
     """Full-size pixels as Pillow would give them for `mode`: (H, W) for "L", (H, W, 3) for
-    "RGB", (H, W, 4) for "CMYK" (inverted, as Adobe writes it and Pillow assumes).
-
-    None for sampling factors TurboJPEG has no name for (Pillow writes such CMYK files): those
-    are left to Pillow's lenient decode, the one kind of JPEG not checked strictly.
-    """
+    "RGB", (H, W, 4) for "CMYK" (inverted, as Adobe writes it and Pillow assumes)."""
     out = _decode(data, mode, smallest=False)
-    if out is None:
-        return None
     if mode == "CMYK":
         cv2.bitwise_not(out, dst=out)
     return out[:, :, 0] if mode == "L" else out
 
 
-def _decode(data: bytes, mode: str, *, smallest: bool) -> np.ndarray | None:
+def _decode(data: bytes, mode: str, *, smallest: bool) -> np.ndarray:
     colorspace = _COLORSPACES.get(mode)
     if colorspace is None:
         raise UnsupportedFormat(f"JPEG pixel mode {mode} is not supported")
@@ -69,13 +62,15 @@ def _decode(data: bytes, mode: str, *, smallest: bool) -> np.ndarray | None:
         # a cut file that also carries, say, an unknown JFIF revision through.
         return simplejpeg.decode_jpeg(data, colorspace, strict=True, **size)
     except ValueError as exc:
-        if _UNKNOWN_SAMPLING in str(exc):
-            return None
         raise _typed(exc) from exc
 
 
 def _typed(exc: ValueError) -> InvalidImage | UnsupportedFormat | ImageTooLarge:
     text = str(exc)
+    if _UNKNOWN_SAMPLING in text:
+        # Only Pillow's lenient decode takes these (e.g. CMYK written with subsampling), and
+        # it would pass a cut file: refuse rather than decode unchecked.
+        return UnsupportedFormat("JPEG with unusual chroma sampling factors is not supported")
     if "Unsupported JPEG data precision" in text or "Unsupported JPEG process" in text:
         return UnsupportedFormat(f"this JPEG variant is not supported ({text})")
     if "Insufficient memory" in text or "Maximum supported image dimension" in text:

@@ -32,7 +32,19 @@ def decode(data: bytes, limits: ImageLimits) -> tuple[np.ndarray, int, bool]:
         rgb = raw.postprocess(use_camera_wb=True, output_bps=8, half_size=half)  # sRGB out
     height, width = rgb.shape[:2]
     check_size(width, height, limits)  # pixel-aspect stretching can still grow the output
-    return np.ascontiguousarray(rgb), orientation, half
+    return _as_rgb(rgb), orientation, half
+
+
+def _as_rgb(developed: np.ndarray) -> np.ndarray:
+    """LibRaw's output as (H, W, 3) uint8: a one-channel result (a monochrome sensor, or what
+    a broken file made of one) becomes gray RGB; anything else is refused."""
+    if developed.ndim == 2:
+        developed = developed[:, :, None]
+    if developed.dtype != np.uint8 or developed.ndim != 3 or developed.shape[2] not in (1, 3):
+        raise InvalidImage(f"camera RAW developed to an unusable {developed.shape} array")
+    if developed.shape[2] == 1:
+        return np.repeat(developed, 3, axis=2)
+    return np.ascontiguousarray(developed)
 
 
 def _orientation(raw: rawpy.RawPy) -> int:
