@@ -72,9 +72,9 @@ def main() -> None:
     print(f"{width}x{height} ({width * height / 1e6:.1f} MP), best of {args.repeat}")
     print(f"{'input':20} {'MB':>5} {'validate':>9} {'decode':>8} {'imdecode':>9} {'ratio':>6}")
     cv2.setNumThreads(1)
+    flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
     for name, data in inputs(width, height).items():
         buf = np.frombuffer(data, np.uint8)
-        flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
         validate = best_ms(lambda data=data: codec.validate(data, LIMITS), args.repeat)
         decode = best_ms(lambda data=data: codec.decode(data, LIMITS), args.repeat)
         plain = best_ms(lambda buf=buf: cv2.imdecode(buf, flags), args.repeat)

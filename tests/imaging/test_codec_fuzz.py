@@ -31,6 +31,7 @@ from tests.imaging.codec_samples import (
     exif_block,
     pixels,
     png_16bit,
+    png_chunk,
     save,
     tiff_file,
     upright,
@@ -157,7 +158,9 @@ def webp_sample(draw: Draw, rng: np.random.Generator, width: int, height: int) -
     lossless = draw(st.booleans())
     rgb = pixels(rng, width, height, 3)
     src = rgb if alpha is None else with_alpha(rgb, rng, alpha)
-    options = {"lossless": True, "exact": True} if lossless else {"quality": draw(st.integers(0, 100))}
+    options = (
+        {"lossless": True, "exact": True} if lossless else {"quality": draw(st.integers(0, 100))}
+    )
     frames = [Image.fromarray(src)]
     if draw(st.booleans()):  # animated: the first frame is the image
         frames.append(Image.fromarray(pixels(rng, width, height, src.shape[2])))
@@ -484,14 +487,7 @@ def png_cut_in_idat(data: bytes, fraction: float) -> bytes:
     pos = data.index(b"IDAT") - 4
     length = struct.unpack_from(">I", data, pos)[0]
     body = data[pos + 8 : pos + 8 + max(1, int(length * fraction))]
-    return data[:pos] + png_chunk_bytes(b"IDAT", body) + png_chunk_bytes(b"IEND", b"")
-
-
-def png_chunk_bytes(ctype: bytes, body: bytes) -> bytes:
-    import zlib
-
-    crc = struct.pack(">I", zlib.crc32(ctype + body))
-    return struct.pack(">I", len(body)) + ctype + body + crc
+    return data[:pos] + png_chunk(b"IDAT", body) + png_chunk(b"IEND", b"")
 
 
 @fuzz_settings(200)

@@ -180,3 +180,16 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def test_libraw_one_channel_output_becomes_gray_rgb() -> None:
+    """Deep fuzzing once saw LibRaw develop a mutated DNG to (H, W, 1) (state-dependent, so it
+    has no replayable file): such output becomes RGB, and anything else is refused."""
+    from photofix.imaging.codec.raw import _as_rgb
+
+    mono = np.arange(12, dtype=np.uint8).reshape(3, 4, 1)
+    rgb = _as_rgb(mono)
+    assert rgb.shape == (3, 4, 3) and np.array_equal(rgb[..., 2], mono[..., 0])
+    assert _as_rgb(mono[..., 0]).shape == (3, 4, 3)
+    with pytest.raises(InvalidImage):
+        _as_rgb(np.zeros((3, 4, 2), np.uint8))
