@@ -107,6 +107,25 @@ def png_16bit(values: np.ndarray, color_type: int, *extra: bytes) -> bytes:
     )
 
 
+def png_gray_bits(values: np.ndarray, depth: int, *extra: bytes) -> bytes:
+    """A 1, 2 or 4-bit gray PNG written by hand (values < 2**depth)."""
+    height, width = values.shape
+    per_byte = 8 // depth
+    padded = np.zeros((height, -(-width // per_byte) * per_byte), np.uint16)
+    padded[:, :width] = values
+    shifts = np.arange(per_byte - 1, -1, -1, dtype=np.uint16) * depth
+    rows = (padded.reshape(height, -1, per_byte) << shifts).sum(axis=2).astype(np.uint8)
+    raw = np.hstack([np.zeros((height, 1), np.uint8), rows]).tobytes()
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + b"".join(extra)
+        + png_chunk(b"IDAT", zlib.compress(raw))
+        + png_chunk(b"IEND", b"")
+    )
+
+
 def bmp_with_alpha_mask(rgba: np.ndarray) -> bytes:
     """A 32-bit BITMAPV4 BMP whose BI_BITFIELDS masks include an alpha mask."""
     height, width = rgba.shape[:2]

@@ -32,6 +32,7 @@ from tests.imaging.codec_samples import (
     pixels,
     png_16bit,
     png_chunk,
+    png_gray_bits,
     save,
     tiff_file,
     upright,
@@ -77,7 +78,8 @@ def rgb_sample(data: bytes, fmt: str, src: np.ndarray, orientation: int = 1) -> 
 
 
 def png_sample(draw: Draw, rng: np.random.Generator, width: int, height: int) -> Sample:
-    mode = draw(st.sampled_from(["1", "L", "LA", "P", "RGB", "RGBA", "I;16", "16-bit", "APNG"]))
+    modes = ["1", "L", "LA", "P", "RGB", "RGBA", "I;16", "16-bit", "low-depth", "APNG"]
+    mode = draw(st.sampled_from(modes))
     orientation = draw(ORIENTATIONS)
     exif = {"exif": exif_block(orientation)} if orientation != 1 else {}
     rgb = pixels(rng, width, height, 3)
@@ -118,7 +120,22 @@ def png_sample(draw: Draw, rng: np.random.Generator, width: int, height: int) ->
         if has_alpha and draw(st.booleans()):
             values[..., -1] = 65535
         transparent = has_alpha and bool((values[..., -1] < 65535).any())
-        return Sample(png_16bit(values, color_type), "png", width, height, 1, transparent)
+        extra = []
+        if not has_alpha and draw(st.booleans()):  # a 16-bit colour key the first pixel has
+            extra.append(png_chunk(b"tRNS", values[0, 0].astype(">u2").tobytes()))
+            transparent = True
+        data = png_16bit(values, color_type, *extra)
+        return Sample(data, "png", width, height, 1, transparent)
+    if mode == "low-depth":
+        depth = draw(st.sampled_from([1, 2, 4]))
+        values = rng.integers(0, 1 << depth, (height, width), dtype=np.uint8)
+        gray = (values * (255 // ((1 << depth) - 1))).astype(np.uint8)
+        if draw(st.booleans()):
+            key = int(values[0, 0])
+            alpha = np.where(values == key, 0, 255).astype(np.uint8)
+            data = png_gray_bits(values, depth, png_chunk(b"tRNS", struct.pack(">H", key)))
+            return rgb_sample(data, "png", np.dstack([gray, gray, gray, alpha]))
+        return rgb_sample(png_gray_bits(values, depth), "png", gray)
     frames = [Image.fromarray(with_alpha(rgb, rng, "soft")) for _ in range(2)]  # APNG
     data = save(frames[0], "PNG", save_all=True, append_images=frames[1:])
     return rgb_sample(data, "png", np.asarray(frames[0]))

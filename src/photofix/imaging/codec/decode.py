@@ -64,7 +64,7 @@ def validate(data: bytes, limits: ImageLimits) -> ImageInfo:
     colour.check_mode(im)
     if layout is not None:
         png.check_pixel_stream(layout)
-        return ImageInfo(fmt, layout.width, layout.height, exif.orientation_of_block(layout.exif))
+        return ImageInfo(fmt, layout.width, layout.height, _png_orientation(layout))
     if fmt == "jpeg":
         jpeg.check_scans(data)
         jpeg.check_integrity(data, im.mode)
@@ -80,8 +80,9 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
     if fmt == "raw":
         rgb, orientation, half = raw.decode(data, limits)
         return _decoded(rgb, fmt, orientation, False, downscaled=half)
-    if fmt == "png":
-        png.check_pixel_stream(_png_layout(data, limits))
+    layout = _png_layout(data, limits) if fmt == "png" else None
+    if layout is not None:
+        png.check_pixel_stream(layout)
     im = open_image(data, fmt, limits)
     colour.check_mode(im)
     size = im.size
@@ -90,7 +91,10 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
     else:
         with pillow_errors(fmt):
             im.load()
-            orientation = exif.orientation(im)
+            if layout is not None:
+                im = png.with_usable_colour_key(im, layout, data)
+            # PNG: the eXIf chunk validate read (XMP or text-chunk orientation is not EXIF).
+            orientation = exif.orientation(im) if layout is None else _png_orientation(layout)
             pixels, converted = _to_srgb_array(im)
     if pixels.shape[1::-1] != size:
         raise InvalidImage(f"{fmt} image decodes to another size than its header gives")
@@ -106,6 +110,10 @@ def _png_layout(data: bytes, limits: ImageLimits) -> png.PngLayout:
     layout = png.read_layout(data)
     check_size(layout.width, layout.height, limits)
     return layout
+
+
+def _png_orientation(layout: png.PngLayout) -> int:
+    return exif.orientation_of_block(layout.exif)
 
 
 def _decode_jpeg(data: bytes, im: Image.Image) -> tuple[np.ndarray, int, bool]:

@@ -14,7 +14,9 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
+from PIL import Image
 
 from photofix.errors import ImageTooLarge, InvalidImage
 from photofix.imaging.codec.limits import MB
@@ -40,7 +42,7 @@ class PngLayout:
     color_type: int
     interlaced: bool
     idat: tuple[memoryview, ...]
-    exif: bytes | None  # the eXIf chunk, wherever it is
+    exif: bytes | None  # the last eXIf chunk, wherever it is (the one Pillow keeps)
 
 
 def read_layout(data: bytes) -> PngLayout:
@@ -58,7 +60,7 @@ def read_layout(data: bytes) -> PngLayout:
             text_total += _inflated_size(ctype, body)
             if text_total > _TEXT_TOTAL_LIMIT:
                 raise ImageTooLarge("PNG metadata inflates past 8 MB (decompression bomb)")
-        elif ctype == b"eXIf" and exif is None:
+        elif ctype == b"eXIf":
             exif = bytes(body)
     if header is None or not idat:
         raise InvalidImage("PNG has no image data")
@@ -87,6 +89,29 @@ def check_pixel_stream(layout: PngLayout) -> None:
         raise InvalidImage(f"PNG image data is corrupt: {exc}") from exc
     if produced < expected or (produced == expected and not inflater.eof):
         raise InvalidImage("PNG image data is truncated")
+
+
+def with_usable_colour_key(im: Image.Image, layout: PngLayout, data: bytes) -> Image.Image:
+    """The decoded image with its tRNS colour key in terms of its pixels.
+
+    Pillow keeps the key as stored while it rescales 2/4-bit gray samples to 8 bits and keeps
+    only the high byte of 16-bit RGB, so no pixel would match it and the alpha would be lost.
+    """
+    key = im.info.get("transparency")
+    if key is None or layout.color_type not in (0, 2):
+        return im
+    if layout.color_type == 0 and layout.bit_depth in (2, 4) and isinstance(key, int):
+        im.info["transparency"] = key * (255 // ((1 << layout.bit_depth) - 1))
+    elif layout.color_type == 2 and layout.bit_depth == 16:
+        # libpng (through OpenCV) compares the full 16-bit samples and gives the alpha.
+        bgra = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if bgra is None or bgra.shape[:2] != (layout.height, layout.width) or bgra.ndim != 3:
+            raise InvalidImage("PNG image data is corrupt")
+        rgba = (bgra[..., [2, 1, 0, 3]] >> 8).astype(np.uint8)
+        keyed = Image.fromarray(rgba, "RGBA")
+        keyed.info.update({k: v for k, v in im.info.items() if k != "transparency"})
+        return keyed
+    return im
 
 
 def _scanline_runs(layout: PngLayout) -> list[tuple[int, int, int]]:
