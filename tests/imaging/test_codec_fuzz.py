@@ -375,12 +375,26 @@ def png_fields(data: bytes) -> tuple[list[int], list[int]]:
 
 
 def jpeg_fields(data: bytes) -> tuple[list[int], list[int]]:
-    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] not in (0, 0xFF)]
-    fields = [i + 2 for i in starts]
-    for i in starts:
-        if 0xC0 <= data[i + 1] <= 0xCF and data[i + 1] not in (0xC4, 0xC8, 0xCC):
-            fields += [i + 4, i + 5, i + 7, i + 9]  # precision, height, width, components
+    """(marker positions, offsets of length and frame-size fields): header segments walked by
+    their lengths (tables may hold FF bytes), then the markers inside the scan data."""
+    starts, fields, pos = [], [], 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        starts.append(pos)
+        fields.append(pos + 2)
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            fields += [pos + 4, pos + 5, pos + 7, pos + 9]  # precision, height, width, components
+        if marker == 0xDA:
+            break
+        pos += 2 + max(2, struct.unpack_from(">H", data, pos + 2)[0])
+    scan = starts[-1] + 2 if starts else len(data)
+    starts += [i for i in range(scan, len(data) - 1) if data[i] == 0xFF and data[i + 1] > 0]
     return starts, fields
+
+
+def sof_position(data: bytes) -> int:
+    starts, _ = jpeg_fields(data)
+    return next(i for i in starts if data[i + 1] in (0xC0, 0xC1, 0xC2))
 
 
 def tiff_fields(data: bytes) -> tuple[list[int], list[int]]:
@@ -539,8 +553,7 @@ def test_jpeg_frame_claiming_more_rows_than_its_scans_hold_is_refused(
     if sample.may_refuse:
         reject()
     data = bytearray(sample.data)
-    starts, _ = jpeg_fields(bytes(data))
-    sof = next(i for i in starts if data[i + 1] in (0xC0, 0xC1, 0xC2))
+    sof = sof_position(sample.data)
     height = struct.unpack_from(">H", data, sof + 5)[0]
     claimed = min(4096, height * factor + 16)
     struct.pack_into(">H", data, sof + 5, claimed)
