@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+import zlib
 from collections.abc import Callable
 
 import numpy as np
@@ -23,7 +24,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from photofix.errors import InvalidImage, PhotofixError, UnsupportedFormat
+from photofix.errors import ImageTooLarge, InvalidImage, PhotofixError, UnsupportedFormat
 from photofix.imaging import codec
 from tests.imaging.codec_samples import (
     Sample,
@@ -560,3 +561,24 @@ def test_jpeg_frame_claiming_more_rows_than_its_scans_hold_is_refused(
     for call in (codec.validate, codec.decode):
         with pytest.raises(InvalidImage):
             call(bytes(data), LIMITS)
+
+
+@fuzz_settings(100)
+@given(samples(small=True, writers=("jpeg", "png")), st.integers(4097, 65535), st.data())
+def test_a_header_over_the_limit_is_413_whatever_follows_it(
+    sample: Sample, side: int, data: st.DataObject
+) -> None:
+    """Size first: an oversized claim is refused as too large even when the rest is cut."""
+    raw = bytearray(sample.data)
+    if sample.fmt == "png":
+        struct.pack_into(">I", raw, 16, side)
+        struct.pack_into(">I", raw, 29, zlib.crc32(raw[12:29]))
+        header_end = 33
+    else:
+        sof = sof_position(sample.data)
+        struct.pack_into(">H", raw, sof + 7, side)  # width
+        header_end = sof + 9
+    cut = data.draw(st.integers(header_end, len(raw)))
+    for call in (codec.validate, codec.decode):
+        with pytest.raises(ImageTooLarge, match=f"{side}x"):
+            call(bytes(raw[:cut]), LIMITS)

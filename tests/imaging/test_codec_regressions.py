@@ -129,6 +129,12 @@ def png_header_bomb() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + body + png_chunk(b"IEND", b"")
 
 
+def png_header_bomb_without_end() -> bytes:
+    """Found when the walk ran before the size check: 50000x50000 with no IEND was "truncated"
+    (400) where the header already says too large (413)."""
+    return png_header_bomb()[:-12]
+
+
 Builder = Callable[[], bytes]
 HALF_TRANSPARENT = "half transparent"  # must decode to RGBA, its left half alpha 0
 CASES: dict[str, tuple[Builder, type[PhotofixError] | str | None]] = {
@@ -142,6 +148,7 @@ CASES: dict[str, tuple[Builder, type[PhotofixError] | str | None]] = {
     "tiff-float32-rgb.tif": (tiff_float_rgb, UnsupportedFormat),
     "tiff-rgba16-planar-associated.tif": (tiff_planar_associated_alpha_16_bit, UnsupportedFormat),
     "png-header-claims-50000x50000.png": (png_header_bomb, ImageTooLarge),
+    "png-header-claims-50000x50000-no-end.png": (png_header_bomb_without_end, ImageTooLarge),
     "png-gray-2-bit-colour-key.png": (png_gray_2_bit_colour_key, HALF_TRANSPARENT),
     "png-rgb-16-bit-colour-key.png": (png_rgb_16_bit_colour_key, HALF_TRANSPARENT),
 }

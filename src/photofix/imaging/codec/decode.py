@@ -15,7 +15,7 @@ from PIL import Image
 
 from photofix.errors import InvalidImage
 from photofix.imaging.codec import colour, exif, jpeg, png, raw
-from photofix.imaging.codec.limits import ImageLimits, check_byte_size, check_size
+from photofix.imaging.codec.limits import ImageLimits, check_byte_size
 from photofix.imaging.codec.pillow import open_image, pillow_errors
 from photofix.imaging.codec.sniff import sniff_format
 
@@ -59,14 +59,15 @@ def validate(data: bytes, limits: ImageLimits) -> ImageInfo:
     if fmt == "raw":
         width, height, orientation, half = raw.validate(data, limits)
         return ImageInfo(fmt, width, height, orientation, downscaled=half)
-    layout = _png_layout(data, limits) if fmt == "png" else None
+    layout = png.read_layout(data, limits) if fmt == "png" else None
+    if fmt == "jpeg":
+        jpeg.check_frame(data, limits)
     im = open_image(data, fmt, limits)
     colour.check_mode(im)
     if layout is not None:
         png.check_pixel_stream(layout)
         return ImageInfo(fmt, layout.width, layout.height, _png_orientation(layout))
     if fmt == "jpeg":
-        jpeg.check_scans(data)
         jpeg.check_integrity(data, im.mode)
     else:
         with pillow_errors(fmt):
@@ -80,9 +81,11 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
     if fmt == "raw":
         rgb, orientation, half = raw.decode(data, limits)
         return _decoded(rgb, fmt, orientation, False, downscaled=half)
-    layout = _png_layout(data, limits) if fmt == "png" else None
+    layout = png.read_layout(data, limits) if fmt == "png" else None
     if layout is not None:
         png.check_pixel_stream(layout)
+    if fmt == "jpeg":
+        jpeg.check_frame(data, limits)
     im = open_image(data, fmt, limits)
     colour.check_mode(im)
     size = im.size
@@ -106,12 +109,6 @@ def _sniff_within_limits(data: bytes, limits: ImageLimits) -> str:
     return sniff_format(data)
 
 
-def _png_layout(data: bytes, limits: ImageLimits) -> png.PngLayout:
-    layout = png.read_layout(data)
-    check_size(layout.width, layout.height, limits)
-    return layout
-
-
 def _png_orientation(layout: png.PngLayout) -> int:
     return exif.orientation_of_block(layout.exif)
 
@@ -119,7 +116,6 @@ def _png_orientation(layout: png.PngLayout) -> int:
 def _decode_jpeg(data: bytes, im: Image.Image) -> tuple[np.ndarray, int, bool]:
     """libjpeg-turbo decodes every JPEG straight into an array, strictly (a broken file fails);
     Pillow's colour management runs only when there is a profile to convert or CMYK."""
-    jpeg.check_scans(data)
     orientation = exif.orientation(im)
     icc = im.info.get("icc_profile")
     pixels = jpeg.pixels(data, im.mode)

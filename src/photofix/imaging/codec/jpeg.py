@@ -17,6 +17,7 @@ import numpy as np
 import simplejpeg
 
 from photofix.errors import ImageTooLarge, InvalidImage, UnsupportedFormat
+from photofix.imaging.codec.limits import ImageLimits, check_size
 
 _MAX_SCANS = 1000  # real progressive files have ~10; thousands make a CPU bomb
 # Frame types whose decoder honours DCT scaling. A scaled decode of any other (lossless JPEG)
@@ -29,7 +30,11 @@ _UNKNOWN_SAMPLING = "Could not determine subsampling level"
 _COLORSPACES = {"L": "GRAY", "RGB": "RGB", "CMYK": "CMYK"}
 
 
-def check_scans(data: bytes) -> None:
+def check_frame(data: bytes, limits: ImageLimits) -> None:
+    """The frame header's size against the limits, before anything else reads the file (an
+    oversized claim is 413 whatever follows it), and the scan count."""
+    _, width, height = _frame(data)
+    check_size(width, height, limits)
     # Byte stuffing keeps FF DA out of entropy-coded data, so counting it counts scans.
     scans = data.count(b"\xff\xda")
     if scans > _MAX_SCANS:
@@ -39,7 +44,7 @@ def check_scans(data: bytes) -> None:
 def check_integrity(data: bytes, mode: str) -> None:
     """Entropy-decode every block at the smallest DCT scale (1/8: 1/64 of the pixel memory and
     about half the time of a full decode), failing on any corrupt-data warning."""
-    scaled = _frame_marker(data) in _SCALABLE_FRAMES
+    scaled = _frame(data)[0] in _SCALABLE_FRAMES
     _decode(data, mode, smallest=scaled)
 
 
@@ -78,8 +83,9 @@ def _typed(exc: ValueError) -> InvalidImage | UnsupportedFormat | ImageTooLarge:
     return InvalidImage(f"jpeg image is corrupt or truncated: {text}")
 
 
-def _frame_marker(data: bytes) -> int:
-    """The SOFn marker of the frame: walk the segments before it (Pillow does not say which)."""
+def _frame(data: bytes) -> tuple[int, int, int]:
+    """(SOFn marker, width, height) of the frame: walk the segments before it (Pillow does not
+    say which frame type it read)."""
     pos = 2
     try:
         while pos + 4 <= len(data):
@@ -91,7 +97,8 @@ def _frame_marker(data: bytes) -> int:
             elif marker in _STANDALONE_MARKERS:
                 pos += 2
             elif marker in _FRAME_MARKERS:
-                return marker
+                height, width = struct.unpack_from(">HH", data, pos + 5)
+                return marker, width, height
             elif marker in (0xD9, 0xDA):  # end of image, or scan data, before any frame
                 break
             else:

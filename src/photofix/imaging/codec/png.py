@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from photofix.errors import ImageTooLarge, InvalidImage
-from photofix.imaging.codec.limits import MB
+from photofix.imaging.codec.limits import MB, ImageLimits, check_size
 from photofix.imaging.codec.sniff import PNG_SIGNATURE
 
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type
@@ -45,8 +45,9 @@ class PngLayout:
     exif: bytes | None  # the last eXIf chunk, wherever it is (the one Pillow keeps)
 
 
-def read_layout(data: bytes) -> PngLayout:
-    """Walk every chunk: bounds, CRCs, IHDR sanity, IEND present, compressed metadata bounded."""
+def read_layout(data: bytes, limits: ImageLimits) -> PngLayout:
+    """Walk every chunk: bounds, CRCs, IHDR sanity and size (first: an oversized claim is 413
+    whatever follows), IEND present, compressed metadata bounded."""
     header: tuple[int, ...] | None = None
     idat: list[memoryview] = []
     exif: bytes | None = None
@@ -54,6 +55,7 @@ def read_layout(data: bytes) -> PngLayout:
     for ctype, body in _chunks(memoryview(data)):
         if header is None:
             header = _header(ctype, body)
+            check_size(header[0], header[1], limits)
         elif ctype == b"IDAT":
             idat.append(body)
         elif ctype in (b"zTXt", b"iCCP", b"iTXt"):
