@@ -120,7 +120,7 @@ def png_sample(draw: Draw, rng: np.random.Generator, width: int, height: int) ->
         has_alpha = color_type in (4, 6)
         if has_alpha and draw(st.booleans()):
             values[..., -1] = 65535
-        transparent = has_alpha and bool((values[..., -1] < 65535).any())
+        transparent = has_alpha and bool((values[..., -1] < 65280).any())  # < 255 in 8 bits
         extra = []
         if not has_alpha and draw(st.booleans()):  # a 16-bit colour key the first pixel has
             extra.append(png_chunk(b"tRNS", values[0, 0].astype(">u2").tobytes()))
@@ -241,7 +241,8 @@ def tiff_tifffile_sample(draw: Draw, rng: np.random.Generator, width: int, heigh
     alpha = channels in (2, 4)
     if alpha and draw(st.booleans()):
         values[..., -1] = top
-    transparent = alpha and bool((values[..., -1] < top).any())
+    opaque = 65280 if dtype == np.uint16 else top  # 16-bit alpha at or over it is 255 in 8 bits
+    transparent = alpha and bool((values[..., -1] < opaque).any())
     if alpha:
         options["extrasamples"] = [draw(st.sampled_from([1, 2]))]  # associated / unassociated
     options["photometric"] = "rgb" if channels >= 3 else "minisblack"
