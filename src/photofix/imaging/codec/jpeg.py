@@ -84,8 +84,9 @@ def _typed(exc: ValueError) -> InvalidImage | UnsupportedFormat | ImageTooLarge:
 
 
 def _frame(data: bytes) -> tuple[int, int, int]:
-    """(SOFn marker, width, height) of the frame: walk the segments before it (Pillow does not
-    say which frame type it read)."""
+    """(SOFn marker, width, height) of the frame, walking the segments before it: Pillow does
+    not say which frame type it read (lossless must not be scaled), and its open fails on a
+    file cut before the scan, where the size alone already answers 413."""
     pos = 2
     try:
         while pos + 4 <= len(data):
