@@ -1,0 +1,87 @@
+"""Pillow behind the codec's rules: only the sniffed format's plugin, its errors made typed."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from PIL import Image, UnidentifiedImageError
+
+from photofix.errors import ImageTooLarge, InvalidImage, PhotofixError, UnsupportedFormat
+from photofix.imaging.codec.limits import ImageLimits, check_size
+from photofix.imaging.codec.tiff import describe_layout
+
+_PIL_NAMES = {
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "bmp": "BMP",
+    "webp": "WEBP",
+    "tiff": "TIFF",
+    "sgi": "SGI",
+}
+# How Pillow words "a valid file of a kind it does not decode" (as against broken bytes).
+_UNSUPPORTED_WORDING = (
+    "unsupported",
+    "not supported",
+    "cannot handle",
+    "unknown pixel mode",
+    "unknown raw mode",
+)
+
+
+@contextmanager
+def pillow_errors(fmt: str) -> Iterator[None]:
+    """Pillow reports malformed input through many exception types: map them all to ours."""
+    try:
+        yield
+    except PhotofixError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(str(exc)) from exc
+    except MemoryError as exc:
+        raise ImageTooLarge("image needs more memory than is available to decode") from exc
+    except Exception as exc:  # any bytes reach Pillow: every failure is the input's
+        text = str(exc)
+        if any(words in text.lower() for words in _UNSUPPORTED_WORDING):
+            raise UnsupportedFormat(f"this {fmt} variant is not supported ({text})") from exc
+        raise InvalidImage(f"{fmt} image is corrupt or truncated: {text}") from exc
+
+
+def _unidentified(data: bytes, fmt: str) -> PhotofixError:
+    """Why Image.open refused the bytes: its own message hides the plugin's ("cannot identify
+    image file"), so run the plugin alone to learn whether they are broken or a variant."""
+    try:
+        Image.OPEN[_PIL_NAMES[fmt]][0](io.BytesIO(data), None)
+    except Exception as exc:
+        text = str(exc)
+    else:
+        text = "unknown reason"
+    if any(words in text.lower() for words in _UNSUPPORTED_WORDING):
+        layout = f": {describe_layout(data)}" if fmt == "tiff" else ""
+        return UnsupportedFormat(f"this {fmt} pixel layout is not supported ({text}{layout})")
+    return InvalidImage(f"{fmt} image is corrupt or truncated: {text}")
+
+
+def open_image(data: bytes, fmt: str, limits: ImageLimits) -> Image.Image:
+    """Image.open restricted to the sniffed format (no plugin guessing): headers only, nothing
+    decoded. Its size is checked against the limits before anything is."""
+    with pillow_errors(fmt):
+        try:
+            im = _open(data, fmt, limits.max_pixels)
+        except UnidentifiedImageError as exc:
+            raise _unidentified(data, fmt) from exc
+        check_size(*im.size, limits)
+    return im
+
+
+def _open(data: bytes, fmt: str, max_pixels: int) -> Image.Image:
+    threshold = Image.MAX_IMAGE_PIXELS
+    if threshold is None or max_pixels <= threshold:
+        return Image.open(io.BytesIO(data), formats=[_PIL_NAMES[fmt]])
+    # Only reachable when the operator's limits exceed Pillow's bomb threshold: our own size
+    # check follows, so Pillow's warning is noise. (Its hard error at 2x still holds.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data), formats=[_PIL_NAMES[fmt]])
