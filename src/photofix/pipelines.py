@@ -188,15 +188,15 @@ def _trusted(detection: DocumentDetection | None) -> DocumentDetection | None:
 
 
 def _enhance(
-    rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
+    image: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
 ) -> PipelineResult:
     """Type 1: even lighting, white paper, crisp ink, colour kept; no crop. With alpha, what
     is transparent is paper: the page is laid on white first (opaque RGB out)."""
-    if transparency.split(rgb)[1] is not None:
-        rgb = matting.composite(rgb, transparency.WHITE)
+    if transparency.has_alpha(image):
+        image = matting.composite(image, transparency.WHITE)
     with timings.step("enhance"):
-        image = enhance.enhance_document(rgb, options.enhance)
-    return PipelineResult(image, {"enhance": options.enhance})
+        out = enhance.enhance_document(image, options.enhance)
+    return PipelineResult(out, {"enhance": options.enhance})
 
 
 def _scan_and_enhance(
@@ -216,7 +216,7 @@ def _crop_product(
     With alpha the crop keeps it: transparent where the input was, and in the room a margin
     or a fixed aspect adds past the input (`bg_color` fills both instead); an already cut-out
     product is framed by its opaque pixels (`_find_product`)."""
-    if transparency.split(image)[1] is not None:
+    if transparency.has_alpha(image):
         framed = _locate_and_crop(image, options, models, timings, pad=True, fill=_CLEAR)
         out = matting.cutout(*transparency.split(framed.crop))
         if options.bg_color is not None:
@@ -237,8 +237,7 @@ def _cut_out(
 
     With alpha, nothing the input left transparent becomes opaque; a clean cut-out keeps its
     own alpha as it is (its opaque pixels are the subject: no model is asked)."""
-    alpha = transparency.split(image)[1]
-    fill = _CLEAR if alpha is not None else _border_colour(image)
+    fill = _CLEAR if transparency.has_alpha(image) else _border_colour(image)
     framed = _locate_and_crop(
         image, options, models, timings, pad=True, fill=fill, studio=True, closer=True
     )
@@ -314,7 +313,7 @@ def _locate_and_crop(
     rgb, alpha = transparency.split(image)
     if alpha is not None:
         rgb = transparency.continued(rgb, alpha)
-        image = np.dstack([rgb, alpha])
+        image = transparency.joined(rgb, alpha)
     with timings.step("find_subject"):
         segmenter = models.product_segmenter
         found, given = _find_product(rgb, alpha, segmenter)

@@ -38,12 +38,22 @@ DARK_FILL = (40, 40, 40)
 LIGHT_FILL = (215, 215, 215)
 
 
+def has_alpha(image: np.ndarray) -> bool:
+    return image.ndim == 3 and image.shape[2] == 4
+
+
 def split(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The colour channels of a uint8 RGB or RGBA image, and its alpha (None without one);
     an RGB image is returned as it is."""
-    if image.ndim == 3 and image.shape[2] == 4:
-        return np.ascontiguousarray(image[..., :3]), np.ascontiguousarray(image[..., 3])
+    if has_alpha(image):  # OpenCV: ~10x as fast as numpy's strided copies
+        return cv2.cvtColor(image, cv2.COLOR_RGBA2RGB), cv2.extractChannel(image, 3)
     return image, None
+
+
+def joined(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """RGBA from colour channels and an alpha (the inverse of `split`)."""
+    rgba = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
+    return cv2.insertChannel(alpha, rgba, 3)
 
 
 def opaque_box(alpha: np.ndarray) -> Box | None:
@@ -95,18 +105,21 @@ def continued(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     if clear.all():
         return np.zeros_like(rgb)
     size = fit_size(width, height, FILL_SIDE)
-    shown = shrink(np.where(clear, np.uint8(0), np.uint8(255)), size).astype(np.float32)
-    shown *= np.float32(1.0 / 255.0)
-    sums = shrink(np.where(clear[..., None], np.uint8(0), rgb), size).astype(np.float32)
+    hidden = clear.view(np.uint8) * np.uint8(255)
+    shows = cv2.bitwise_not(hidden)
+    # Area averages of the colour where it shows and of how much shows: their ratio is the
+    # colour of what shows in each small pixel.
+    sums = shrink(cv2.bitwise_and(rgb, rgb, mask=shows), size).astype(np.float32)
+    shown = shrink(shows, size).astype(np.float32) * np.float32(1.0 / 255.0)
     colour = np.clip(sums / np.maximum(shown, 1e-3)[..., None] + 0.5, 0, 255).astype(np.uint8)
     hole = (shown < 0.5).view(np.uint8)
     if hole.all():  # nothing shows at the small size: the mean of what shows
         fill = np.empty_like(colour)
-        fill[:] = np.mean(rgb[~clear], axis=0).round().astype(np.uint8)
+        fill[:] = np.round(cv2.mean(rgb, mask=shows)[:3]).astype(np.uint8)
     else:
         fill = cv2.inpaint(colour, hole, INPAINT_RADIUS, cv2.INPAINT_TELEA)
     up = cv2.resize(fill, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.where(clear[..., None], up.reshape(height, width, -1), rgb)
+    return cv2.copyTo(up.reshape(height, width, -1), hidden, rgb.copy())
 
 
 def contrasting_fill(rgb: np.ndarray, alpha: np.ndarray) -> tuple[int, int, int]:
