@@ -204,7 +204,11 @@ def limited_to(found: SubjectDetection, alpha: np.ndarray) -> SubjectDetection |
     box = _box_of(mask >= EXTENT_LEVEL)
     if box is None:
         return None
-    bbox = _photo_box(box, found.scale, alpha.shape[1], alpha.shape[0])
+    x0, y0, x1, y1 = _photo_box(box, found.scale, alpha.shape[1], alpha.shape[0])
+    fx0, fy0, fx1, fy1 = found.bbox  # only ever shrunk (it may leave out a halo already)
+    bbox = (max(x0, fx0), max(y0, fy0), min(x1, fx1), min(y1, fy1))
+    if bbox[2] <= bbox[0] or bbox[3] <= bbox[1]:
+        return None
     return SubjectDetection(bbox, mask, found.confidence, found.scale)
 
 
