@@ -1,7 +1,12 @@
 """Processing types 0..4 as ordered steps over the pure imaging core (SPEC section 2).
 
-Input: an upright (EXIF-applied) RGB array and the warm models. Output: the processed array and
-the `meta` the API reports. Coordinates in meta are pixels of that input.
+Input: an upright (EXIF-applied) uint8 RGB or RGBA array and the warm models. Output: the
+processed array and the `meta` the API reports. Coordinates in meta are pixels of that input.
+
+An input's alpha is information (imaging/transparency.py), used by every type: documents (0-2)
+lie on white paper where it is transparent, and their page is looked for within what is not;
+products (3, 4) are looked for within what is not transparent, a clean cut-out's alpha is its
+subject's mask, and the output stays transparent wherever the input was.
 """
 
 from __future__ import annotations
@@ -9,17 +14,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import cv2
 import numpy as np
 
 from photofix.errors import BadRequest
-from photofix.imaging import codec, enhance, geometry, matting, orientation, subject
+from photofix.imaging import codec, enhance, geometry, matting, orientation, subject, transparency
 from photofix.imaging.backdrop import Backdrop, fit_backdrop
 from photofix.imaging.document import DocumentDetection, find_document
-from photofix.imaging.protocols import ModelSet
+from photofix.imaging.protocols import ModelSet, SaliencyModel
 
 PROCESSING_TYPES = (0, 1, 2, 3, 4)
 ENHANCE_MODES = ("color", "gray", "bw", "none")
@@ -46,6 +51,7 @@ _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 # A user's page corner may lie this far (x the photo's longer side) outside the photo: a page
 # corner the photo cut off is dragged to where it would be.
 CORNERS_OUTSIDE = 0.10
+_CLEAR = (0, 0, 0, 0)  # the room past an input with alpha: transparent
 
 
 @dataclass(frozen=True)
@@ -132,14 +138,20 @@ def _note_shrunk(
 
 
 def _scan(
-    rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
+    image: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
 ) -> PipelineResult:
     """Type 0: find the page, flatten it, turn it upright, remove residual skew.
 
     Every decision is made on a small preview of the flattened page; the full-resolution
-    photo is then resampled once, with flattening, quarter turn and deskew in one transform."""
+    photo is then resampled once, with flattening, quarter turn and deskew in one transform.
+    With alpha (`_paper_views`) the page is looked for within what is not transparent; the
+    output is always opaque RGB."""
+    rgb, alpha = transparency.split(image)
+    seen, extent = rgb, None
+    if alpha is not None:
+        rgb, seen, extent = _paper_views(image, alpha, options)
     with timings.step("find_document"):
-        detection = _detect_page(rgb, options, models)
+        detection = _detect_page(seen, options, models, extent)
     meta: dict[str, Any] = {}
     page_found = _trusted(detection)
     if page_found is not None:
@@ -187,6 +199,23 @@ def _scan(
     return PipelineResult(page, meta)
 
 
+def _paper_views(
+    image: np.ndarray, alpha: np.ndarray, options: PipelineOptions
+) -> tuple[np.ndarray, np.ndarray, transparency.Box]:
+    """A document with alpha: laid on white paper (what is transparent is paper, and the
+    colour there is undefined, often black), and on a grey that stands apart from its opaque
+    part's outline, to find the page on (a cut-out page's own outline is then its edge); and
+    the box where the page is looked for: what is not transparent (or all, with corners given:
+    they are the user's, in input pixels)."""
+    height, width = alpha.shape
+    box = transparency.opaque_box(alpha)
+    if box is None or options.corners is not None:
+        box = (0, 0, width, height)
+    paper = matting.composite(image, transparency.WHITE)
+    seen = matting.composite(image, transparency.contrasting_fill(image[..., :3], alpha))
+    return paper, seen, box
+
+
 def _sharpened_next(options: PipelineOptions) -> bool:
     """Whether the scanned page goes on to be enhanced, which sharpens its ink: then bilinear
     resampling saves ~75 ms at 12 MP for little loss (on a text page the two enhanced pages
@@ -201,12 +230,15 @@ def _trusted(detection: DocumentDetection | None) -> DocumentDetection | None:
 
 
 def _enhance(
-    rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
+    image: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
 ) -> PipelineResult:
-    """Type 1: even lighting, white paper, crisp ink, colour kept; no crop."""
+    """Type 1: even lighting, white paper, crisp ink, colour kept; no crop. With alpha, what
+    is transparent is paper: the page is laid on white first (opaque RGB out)."""
+    if transparency.has_alpha(image):
+        image = matting.composite(image, transparency.WHITE)
     with timings.step("enhance"):
-        image = enhance.enhance_document(rgb, options.enhance)
-    return PipelineResult(image, {"enhance": options.enhance})
+        out = enhance.enhance_document(image, options.enhance)
+    return PipelineResult(out, {"enhance": options.enhance})
 
 
 def _scan_and_enhance(
@@ -219,43 +251,73 @@ def _scan_and_enhance(
 
 
 def _crop_product(
-    rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
+    image: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
 ) -> PipelineResult:
-    """Type 3: crop to the main subject with an even margin, straightening a small tilt."""
+    """Type 3: crop to the main subject with an even margin, straightening a small tilt.
+
+    With alpha the crop keeps it: transparent where the input was, and in the room a margin
+    or a fixed aspect adds past the input (`bg_color` fills both instead); an already cut-out
+    product is framed by its opaque pixels (`_find_product`)."""
+    if transparency.has_alpha(image):
+        framed = _locate_and_crop(image, options, models, timings, pad=True, fill=_CLEAR)
+        out = matting.cutout(*transparency.split(framed.crop))
+        if options.bg_color is not None:
+            out = matting.composite(out, options.bg_color)
+        return PipelineResult(out, framed.meta)
     # A photo crop stays inside the photo unless a fixed aspect needs room it lacks.
-    fill = options.bg_color or _border_colour(rgb)
-    framed = _locate_and_crop(rgb, options, models, timings, pad=False, fill=fill)
+    fill = options.bg_color or _border_colour(image)
+    framed = _locate_and_crop(image, options, models, timings, pad=False, fill=fill)
     return PipelineResult(framed.crop, framed.meta)
 
 
 def _cut_out(
-    rgb: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
+    image: np.ndarray, options: PipelineOptions, models: ModelSet, timings: _Timings
 ) -> PipelineResult:
     """Type 4: the subject framed as type 3 frames it, seen closer for its edges, then a
     transparent background (or `bg_color`) with a soft, refined alpha edge. The crop may reach
-    past the photo: that room is transparent, so the margin is always even."""
+    past the photo: that room is transparent, so the margin is always even.
+
+    With alpha, nothing the input left transparent becomes opaque; a clean cut-out keeps its
+    own alpha as it is (its opaque pixels are the subject: no model is asked)."""
+    fill = _CLEAR if transparency.has_alpha(image) else _border_colour(image)
     framed = _locate_and_crop(
-        rgb, options, models, timings, pad=True, fill=_border_colour(rgb), studio=True, closer=True
+        image, options, models, timings, pad=True, fill=fill, studio=True, closer=True
     )
-    crop, backdrop = framed.crop, framed.backdrop
+    crop, given = transparency.split(framed.crop)
     with timings.step("matting"):
-        alpha = matting.refine_alpha(crop, framed.mask(), backdrop)
-        foreground = matting.estimate_foreground(crop, alpha, backdrop)
-        out = matting.cutout(foreground, alpha)
-        if options.keep_shadow:
-            kept = backdrop is not None
-            framed.meta["shadow"] = "kept" if kept else "dropped: no studio backdrop"
-            if backdrop is not None:
-                out = matting.with_shadow(out, matting.cast_shadow(crop, alpha, backdrop))
+        if framed.alpha_is_subject:
+            out = matting.cutout(crop, given)
+            if options.keep_shadow:
+                framed.meta["shadow"] = "dropped: the input is already cut out"
+        else:
+            out = _matte(crop, framed, options)
+        if given is not None:  # nothing the input left transparent becomes opaque
+            out = matting.cutout(out[..., :3], np.minimum(out[..., 3], given))
         if options.bg_color is not None:
             out = matting.composite(out, options.bg_color)
     return PipelineResult(out, framed.meta)
 
 
+def _matte(crop: np.ndarray, framed: _Framed, options: PipelineOptions) -> np.ndarray:
+    """The subject's RGBA cut-out of the RGB `crop`: its mask refined into an alpha, the
+    background's colour taken out of the edge, and the studio shadow kept when asked."""
+    backdrop = framed.backdrop
+    alpha = matting.refine_alpha(crop, framed.mask(), backdrop)
+    foreground = matting.estimate_foreground(crop, alpha, backdrop)
+    out = matting.cutout(foreground, alpha)
+    if options.keep_shadow:
+        kept = backdrop is not None
+        framed.meta["shadow"] = "kept" if kept else "dropped: no studio backdrop"
+        if backdrop is not None:
+            out = matting.with_shadow(out, matting.cast_shadow(crop, alpha, backdrop))
+    return out
+
+
 @dataclass
 class _Framed:
-    """A subject's crop and meta; where the crop lies in the photo (`to_photo`: crop pixels ->
-    photo pixels); the subject `found` there (None: the whole photo); the studio backdrop seen
+    """A subject's crop (RGB, or RGBA for an input with alpha) and meta; where the crop lies
+    in the photo (`to_photo`: crop pixels -> photo pixels); the subject `found` there (None:
+    the whole photo), and whether it is the input's own cut-out; the studio backdrop seen
     from the crop."""
 
     crop: np.ndarray
@@ -263,6 +325,7 @@ class _Framed:
     to_photo: np.ndarray
     found: subject.SubjectDetection | None = None
     backdrop: Backdrop | None = None
+    alpha_is_subject: bool = False
 
     def mask(self) -> np.ndarray:
         """The subject's coarse mask on the crop's pixels. Made on demand: only a cut-out
@@ -273,7 +336,7 @@ class _Framed:
 
 
 def _locate_and_crop(
-    rgb: np.ndarray,
+    image: np.ndarray,
     options: PipelineOptions,
     models: ModelSet,
     timings: _Timings,
@@ -286,21 +349,30 @@ def _locate_and_crop(
     """The subject framed in its crop (no subject: the whole image), completed by what a
     smooth studio backdrop cannot explain. With `closer`, its mask is made again from a square
     around it (`subject.look_closer`: sharper edges, for a cut-out); with `studio`, the crop
-    also carries that backdrop, for the matting."""
+    also carries that backdrop, for the matting. With alpha, the models see the photo's
+    colours continued into what is transparent (`transparency.continued`) and the crop is
+    RGBA; a subject given by that alpha is neither looked at closer nor completed."""
+    rgb, alpha = transparency.split(image)
+    if alpha is not None:
+        rgb = transparency.continued(rgb, alpha)
+        image = transparency.joined(rgb, alpha)
     with timings.step("find_subject"):
         segmenter = models.product_segmenter
-        found = subject.find_subject(rgb, segmenter)
+        found, given = _find_product(rgb, alpha, segmenter)
     if found is None:
         reason = {"found": False, "reason": "no salient subject"}
-        return _Framed(rgb, {"subject": reason, "model": segmenter.name}, _IDENTITY)
+        return _Framed(image, {"subject": reason, "model": segmenter.name}, _IDENTITY)
 
     meta: dict[str, Any] = {
         "subject": {"found": True, "confidence": round(found.confidence, 3)},
         "model": segmenter.name,
     }
+    if alpha is not None:
+        meta["subject"]["source"] = "alpha" if given else "model"
     with timings.step("backdrop"):
-        fitted = fit_backdrop(rgb, found.mask)
-    if closer:
+        # A cut-out has no backdrop: what lies around it is the transparency.
+        fitted = None if given else fit_backdrop(rgb, found.mask)
+    if closer and not given:
         with timings.step("closer_look"):
             found = subject.look_closer(found, rgb, segmenter, fitted)
     if fitted is not None:
@@ -308,6 +380,8 @@ def _locate_and_crop(
             # On a studio backdrop, what it cannot explain next to the subject is subject
             # too, and where it shows plainly, the subject ends.
             found = subject.complete_on_backdrop(found, rgb, fitted)
+    if alpha is not None and not given:
+        found = subject.limited_to(found, alpha) or found
     framing = options.framing(rgb.shape)
     pad = pad or framing.aspect is not None
     with timings.step("straighten"):
@@ -315,16 +389,36 @@ def _locate_and_crop(
         if abs(tilt) < MIN_TILT_DEGREES:
             tilt = 0.0
         crop, box, to_photo = _straight_crop(
-            rgb, found, tilt, framing, pad=pad, fill=fill, max_side=options.max_side
+            image, found, tilt, framing, pad=pad, fill=fill, max_side=options.max_side
         )
     meta["tilt"] = round(float(tilt), 2)
     meta.update(box)
-    framed = _Framed(crop, meta, to_photo, found)
+    framed = _Framed(crop, meta, to_photo, found, alpha_is_subject=given)
     _upright_product(framed, models, timings)
     if studio:
         meta["backdrop"] = "studio" if fitted is not None else "scene"
         framed.backdrop = fitted.in_crop(framed.to_photo) if fitted is not None else None
     return framed
+
+
+def _find_product(
+    rgb: np.ndarray, alpha: np.ndarray | None, segmenter: SaliencyModel
+) -> tuple[subject.SubjectDetection | None, bool]:
+    """The subject, and whether it is the input's own cut-out. Without alpha, the model's.
+    A clean cut-out's alpha is its subject's mask; otherwise the model looks within what is
+    not transparent and its subject is limited to that, and when it finds none there, an
+    input with transparent parts is framed by its opaque part."""
+    if alpha is None:
+        return subject.find_subject(rgb, segmenter), False
+    if transparency.is_cutout(alpha):
+        return subject.subject_from_alpha(alpha), True
+    box = transparency.opaque_box(alpha)
+    found = None if box is None else subject.find_subject_within(rgb, box, segmenter)
+    if found is not None:
+        found = subject.limited_to(found, alpha)
+    if found is None and transparency.has_clear(alpha):
+        return subject.subject_from_alpha(alpha), True
+    return found, False
 
 
 def _upright_product(framed: _Framed, models: ModelSet, timings: _Timings) -> None:
@@ -335,6 +429,7 @@ def _upright_product(framed: _Framed, models: ModelSet, timings: _Timings) -> No
         return
     with timings.step("orientation"):
         preview, _ = _shrink(framed.crop, PRODUCT_TEXT_SIDE)
+        preview = np.ascontiguousarray(preview[..., :3])  # an RGBA crop's colours
         turn = orientation.product_rotation(models.text.detect(preview, PRODUCT_TEXT_LINES))
     framed.meta["orientation"] = {"source": turn.source, "confidence": round(turn.confidence, 3)}
     if not turn.clockwise:
@@ -428,13 +523,23 @@ def _shrink(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
 
 
 def _detect_page(
-    rgb: np.ndarray, options: PipelineOptions, models: ModelSet
+    rgb: np.ndarray,
+    options: PipelineOptions,
+    models: ModelSet,
+    extent: transparency.Box | None = None,
 ) -> DocumentDetection | None:
+    """The user's quad, or the page found in `rgb` (within `extent`, when given)."""
     if options.corners is not None:
         check_corners_in_frame(options.corners, rgb.shape[1], rgb.shape[0])  # image_url
         quad = np.asarray(options.corners, np.float32).reshape(4, 2)
         return DocumentDetection(geometry.order_corners(quad), 1.0, "user")
-    return find_document(rgb, models.saliency)
+    if extent is None:
+        return find_document(rgb, models.saliency)
+    x0, y0, x1, y1 = extent
+    found = find_document(rgb[y0:y1, x0:x1], models.saliency)
+    if found is None:
+        return None
+    return replace(found, corners=found.corners + np.float32([x0, y0]))
 
 
 def _not_found(detection: DocumentDetection | None) -> dict[str, Any]:

@@ -318,3 +318,17 @@ def test_the_masks_halo_over_plain_backdrop_does_not_widen_the_box():
     assert backdrop is not None
     x0, y0, _, y1 = subject.complete_on_backdrop(found, image, backdrop).bbox
     assert 444 <= x0 <= 450 and 294 <= y0 <= 300 and 798 <= y1 <= 806
+
+
+@pytest.mark.parametrize(
+    ("height", "width"), [(1, 300), (300, 1), (2, 2), (3, 400), (10, 10)], ids=str
+)
+def test_too_few_or_aligned_candidates_are_no_studio(height, width):
+    """Backdrop candidates in one row or at a few corners cannot pin down a quadratic: no
+    studio (it was a singular matrix)."""
+    rgb = np.full((height, width, 3), 230, np.uint8)
+    mask = np.zeros((height, width), np.float32)
+    if height == width == 10:  # a subject leaving only the corners clear
+        mask[1:9, :] = 1.0
+        mask[:, 1:9] = 1.0
+    assert fit_backdrop(rgb, mask) is None

@@ -531,3 +531,53 @@ def test_on_a_studio_backdrop_a_closer_look_adds_no_shadow():
     assert _at(subject.look_closer(first, photo, model), 600, 566) >= 0.5  # without: taken
     closer = subject.look_closer(first, photo, model, backdrop)
     assert _at(closer, 600, 566) < 0.5
+
+
+# --- subjects an input's alpha gives or bounds -----------------------------------------------
+
+
+class _BrightSaliency:
+    """A model that finds whatever is bright in the image it is given (at the size asked)."""
+
+    name = "bright"
+
+    def predict(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        mask = (rgb.max(axis=2) > 200).astype(np.float32)
+        if size is None:
+            return mask
+        return cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
+
+
+def test_a_cut_outs_alpha_is_its_subject():
+    alpha = np.zeros((1500, 2000), np.uint8)  # larger than MASK_SIDE: kept at its scale
+    cv2.rectangle(alpha, (400, 300), (1199, 999), 255, -1)
+    cv2.circle(alpha, (1900, 1400), 2, 255, -1)  # a stray speck is no part of it
+    found = subject.subject_from_alpha(alpha)
+    assert found is not None and found.confidence == 1.0
+    assert np.abs(np.subtract(found.bbox, (400, 300, 1200, 1000))).max() <= 2
+    assert found.mask.shape == (768, 1024)
+    assert subject.subject_from_alpha(np.zeros((20, 30), np.uint8)) is None
+
+
+def test_a_subject_found_within_a_box_is_reported_on_the_whole_photo():
+    photo = np.zeros((600, 900, 3), np.uint8)
+    photo[100:500, 200:800] = 60  # the opaque part: a photo of its own
+    photo[200:300, 400:550] = 255  # with a bright subject in it
+    photo[0:40, 0:40] = 255  # and something bright outside it
+    found = subject.find_subject_within(photo, (200, 100, 800, 500), _BrightSaliency())
+    assert found is not None
+    assert found.bbox == (400, 200, 550, 300)
+    assert found.mask.shape == (600, 900)
+    assert found.mask[250, 475] == pytest.approx(1.0) and found.mask[20, 20] == 0.0
+
+
+def test_nothing_transparent_is_subject():
+    mask = np.zeros((400, 600), np.float32)
+    mask[100:300, 100:500] = 1.0
+    found = subject.find_subject(_photo(400, 600), _FixedSaliency(mask))
+    alpha = np.zeros((400, 600), np.uint8)
+    alpha[:, :300] = 255  # the right half of the subject is transparent
+    limited = subject.limited_to(found, alpha)
+    assert limited is not None
+    assert np.abs(np.subtract(limited.bbox, (100, 100, 300, 300))).max() <= 2
+    assert subject.limited_to(found, np.zeros_like(alpha)) is None

@@ -32,6 +32,9 @@ MAX_NOISE = 4.0
 # ...and the fit must explain this fraction of the candidates (the rest: shadows, props).
 MIN_INLIERS = 0.8
 FIT_ROUNDS = 3
+# Normal equations worse conditioned than this leave the quadratic undetermined (the real
+# product samples measure 7e2-6e3; exactly rank-deficient ones 1e16 and up).
+MAX_CONDITION = 1e10
 # Backdrop noise is taken as at least this (levels of 255): a clean render has none at all.
 NOISE_FLOOR = 0.86
 # Unexplained parts: off the backdrop by more than PART_NOISE x its noise, and off the backdrop
@@ -108,6 +111,8 @@ def fit_backdrop(rgb: np.ndarray, mask: np.ndarray) -> Backdrop | None:
     inliers = np.ones(len(xs), bool)
     for _ in range(FIT_ROUNDS):
         coef = _least_squares(design[inliers], colours[inliers])
+        if coef is None:  # candidates too few or too aligned to pin down a quadratic
+            return None
         residual = np.linalg.norm(colours - design @ coef, axis=1)
         noise = 1.4826 * float(np.median(residual[inliers]))
         inliers = residual < max(3.0 * noise, 3.0)
@@ -116,10 +121,18 @@ def fit_backdrop(rgb: np.ndarray, mask: np.ndarray) -> Backdrop | None:
     return Backdrop(coef, noise, to_fit)
 
 
-def _least_squares(design: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _least_squares(design: np.ndarray, values: np.ndarray) -> np.ndarray | None:
     """Least-squares coefficients by the normal equations: six well-scaled terms (u, v in
-    [0, 1]) are far from ill-conditioned, and this is 10x faster than an SVD of 40k rows."""
-    return np.linalg.solve(design.T @ design, design.T @ values)
+    [0, 1]) spread over a backdrop are far from ill-conditioned, and this is 10x faster than
+    an SVD of 40k rows. None when the candidates do not determine the six terms (a tiny or
+    1-3 px thin image, candidates only in a few rows or at the corners): a quadratic through
+    them says nothing about the rest of the photo."""
+    gram = design.T @ design
+    with np.errstate(divide="ignore", invalid="ignore"):  # no candidates at all: 0 / 0
+        condition = np.linalg.cond(gram)
+    if not condition <= MAX_CONDITION:
+        return None
+    return np.linalg.solve(gram, design.T @ values)
 
 
 def unexplained_parts(

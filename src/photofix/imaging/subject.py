@@ -163,6 +163,59 @@ def find_subject(rgb: np.ndarray, saliency: SaliencyModel) -> SubjectDetection |
     return SubjectDetection(bbox, found.mask, found.confidence, scale)
 
 
+def find_subject_within(
+    rgb: np.ndarray, box: Box, saliency: SaliencyModel
+) -> SubjectDetection | None:
+    """`find_subject` on the photo's `box` alone (the part of an input that is not
+    transparent: the model would take the box's edge for an outline), reported on the whole
+    photo's grid, as if found there."""
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    found = find_subject(rgb[y0:y1, x0:x1], saliency)
+    if found is None or box == (0, 0, width, height):
+        return found
+    size = fit_size(width, height, MASK_SIDE)
+    sx, sy = width / size[0], height / size[1]
+    # Pixel centres of the whole photo's mask grid -> pixels of the box.
+    to_box = np.array([[sx, 0.0, 0.5 * sx - 0.5 - x0], [0.0, sy, 0.5 * sy - 0.5 - y0]])
+    bx0, by0, bx1, by1 = found.bbox
+    bbox = (bx0 + x0, by0 + y0, bx1 + x0, by1 + y0)
+    return SubjectDetection(bbox, found.mask_into(to_box, size), found.confidence, (sx, sy))
+
+
+def subject_from_alpha(alpha: np.ndarray) -> SubjectDetection | None:
+    """The subject a cut-out's uint8 `alpha` outlines, as `find_subject` reports the model's:
+    its significant parts, kept at MASK_SIDE. None when nothing significant is opaque.
+    Confidence 1: the mask was given, not guessed."""
+    height, width = alpha.shape
+    size = fit_size(width, height, MASK_SIDE)
+    found = _analyse(_soft(shrink(alpha, size)))
+    if found is None:
+        return None
+    scale = (width / size[0], height / size[1])
+    return SubjectDetection(_photo_box(found.bbox, scale, width, height), found.mask, 1.0, scale)
+
+
+def limited_to(found: SubjectDetection, alpha: np.ndarray) -> SubjectDetection | None:
+    """`found` with its mask multiplied by a uint8 `alpha` of the photo's size (an input's:
+    nothing transparent is subject) and its box shrunk to what is left; None if nothing is."""
+    rows, cols = found.mask.shape
+    mask = found.mask * _soft(shrink(alpha, (cols, rows)))
+    box = _box_of(mask >= EXTENT_LEVEL)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = _photo_box(box, found.scale, alpha.shape[1], alpha.shape[0])
+    fx0, fy0, fx1, fy1 = found.bbox  # only ever shrunk (it may leave out a halo already)
+    bbox = (max(x0, fx0), max(y0, fy0), min(x1, fx1), min(y1, fy1))
+    if bbox[2] <= bbox[0] or bbox[3] <= bbox[1]:
+        return None
+    return SubjectDetection(bbox, mask, found.confidence, found.scale)
+
+
+def _soft(alpha: np.ndarray) -> np.ndarray:
+    return alpha.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
 def look_closer(
     found: SubjectDetection,
     rgb: np.ndarray,
