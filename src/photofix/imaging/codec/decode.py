@@ -60,6 +60,8 @@ def validate(data: bytes, limits: ImageLimits) -> ImageInfo:
         width, height, orientation, half = raw.validate(data, limits)
         return ImageInfo(fmt, width, height, orientation, downscaled=half)
     layout = png.read_layout(data, limits) if fmt == "png" else None
+    if layout is not None:
+        data = png.default_image(data, layout)
     if fmt == "jpeg":
         jpeg.check_frame(data, limits)
     im = open_image(data, fmt, limits)
@@ -84,6 +86,7 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
     layout = png.read_layout(data, limits) if fmt == "png" else None
     if layout is not None:
         png.check_pixel_stream(layout)
+        data = png.default_image(data, layout)
     if fmt == "jpeg":
         jpeg.check_frame(data, limits)
     im = open_image(data, fmt, limits)

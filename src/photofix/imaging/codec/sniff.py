@@ -36,7 +36,7 @@ def sniff_format(data: bytes) -> str:
         return "png"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
-    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_DIB_SIZES:
+    if head[:2] == b"BM" and _is_bmp(head):
         return "bmp"
     if head[:2] == b"\x01\xda" and head[2] in (0, 1) and head[3] in (1, 2):
         return "sgi"
@@ -72,6 +72,20 @@ def _tiff_is_camera_raw(data: bytes) -> bool:
         raise InvalidImage(f"corrupt TIFF: unreadable directory entry ({exc})") from exc
     preview = isinstance(subfile, int) and bool(subfile & 1)
     return _TAG_MAKE in ifd and (preview or _TAG_SUBIFDS in ifd)
+
+
+def _is_bmp(head: bytes) -> bool:
+    """A BMP with an info header Pillow reads; one of another size whose file header looks
+    like a BMP's (reserved fields zero) is named, rather than called an unknown type."""
+    dib_size = int.from_bytes(head[14:18], "little")
+    if dib_size in _BMP_DIB_SIZES:
+        return True
+    if head[6:10] == bytes(4):
+        raise UnsupportedFormat(
+            f"BMP with a {dib_size}-byte info header is not supported "
+            "(a BMP variant Pillow does not read, or a corrupt BMP)"
+        )
+    return False
 
 
 def _describe_unsupported(head: bytes) -> str:
