@@ -44,6 +44,7 @@ _MAX_SCANS = 1000  # real progressive files have ~10; thousands make a CPU bomb
 # is written at full size into simplejpeg's scaled buffer: heap corruption, so never scaled.
 _SCALABLE_FRAMES = frozenset({0xC0, 0xC1, 0xC2, 0xC9, 0xCA})
 _SEQUENTIAL_FRAMES = frozenset({0xC0, 0xC1, 0xC9})  # DCT, one pass per scan (no progression)
+_PROGRESSIVE_FRAMES = frozenset({0xC2, 0xCA})
 _FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # DHT, JPG, DAC: no frame
 _STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xDA)})  # TEM, RSTn, SOI, EOI: no length
 _SOS, _EOI, _APP0, _APP14 = 0xDA, 0xD9, 0xE0, 0xEE
@@ -86,8 +87,7 @@ def check_frame(data: bytes, limits: ImageLimits) -> None:
 def check_integrity(data: bytes, mode: str) -> None:
     """Entropy-decode every block at the smallest DCT scale (1/8: 1/64 of the pixel memory and
     about half the time of a full decode), failing on any data-loss warning."""
-    scaled = _frame(data)[0] in _SCALABLE_FRAMES
-    _decode(data, mode, smallest=scaled)
+    _decode(data, mode, smallest=True)
 
 
 def pixels(data: bytes, mode: str) -> np.ndarray:
@@ -105,7 +105,11 @@ def _decode(data: bytes, mode: str, *, smallest: bool) -> np.ndarray:
     colorspace = _COLORSPACES.get(mode)
     if colorspace is None:
         raise UnsupportedFormat(f"JPEG pixel mode {mode} is not supported")
-    size = {"min_height": 1, "min_width": 1} if smallest else {}
+    frame_type = _frame(data)[0]
+    if frame_type in _PROGRESSIVE_FRAMES:
+        _check_progression_complete(data)
+    scaled = smallest and frame_type in _SCALABLE_FRAMES
+    size = {"min_height": 1, "min_width": 1} if scaled else {}
     try:
         return simplejpeg.decode_jpeg(data, colorspace, strict=True, **size)
     except ValueError as exc:
@@ -170,6 +174,38 @@ def _frame(data: bytes) -> tuple[int, int, int]:
         if segment.marker in (_SOS, _EOI):
             break
     raise InvalidImage("JPEG has no frame header (truncated or corrupt)")
+
+
+def _check_progression_complete(data: bytes) -> None:
+    """A progressive file cut between two scans, its end marker put back, decodes without a
+    warning: the scans that are left are all valid, the detail and colour of the missing ones
+    silently lost. Every real encoder sends each coefficient of each component down to its
+    last bit (a scan with Al = 0); a file that does not is refused as cut."""
+    segments = list(_segments(data))
+    frame = next(s for s in segments if s.marker in _FRAME_MARKERS)
+    unfinished = {channel: set(range(64)) for channel in _selectors(data, frame.start + 9, 3)}
+    for marker, start, _ in segments:
+        channels = _selectors(data, start + 4, 2) if marker == _SOS else b""
+        after = start + 5 + 2 * len(channels)
+        if not channels or after + 3 > len(data):
+            continue
+        first, last, approximation = data[after : after + 3]
+        if approximation & 0x0F == 0:  # Al = 0: these coefficients are complete
+            for channel in channels:
+                unfinished.get(channel, set()).difference_update(range(first, last + 1))
+    if any(unfinished.values()):
+        raise InvalidImage(
+            "JPEG is truncated: its progressive scans end before every coefficient is complete "
+            "(a file cut between two scans)"
+        )
+
+
+def _selectors(data: bytes, count_at: int, stride: int) -> bytes:
+    """The component ids of a frame (stride 3) or scan (stride 2) header, whose count is at
+    `count_at`; empty when the header is cut."""
+    count = data[count_at] if count_at < len(data) else 0
+    ids = data[count_at + 1 : count_at + 1 + stride * count : stride]
+    return ids if len(ids) == count else b""
 
 
 def _without_header_oddities(data: bytes) -> bytes:
