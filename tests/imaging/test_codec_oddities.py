@@ -65,16 +65,19 @@ def refused(data: bytes, error: type[Exception] = InvalidImage, match: str = "")
 # --------------------------------------------------------------------------- JPEG headers
 
 
-FILES = [("L", False), ("RGB", True), ("CMYK", False)]  # (mode, progressive)
+JPEG_FILES = [("L", False), ("RGB", True), ("CMYK", False)]  # (mode, progressive)
 # Not every oddity applies to every file: Pillow writes no JFIF marker for CMYK, and only a
-# sequential scan has parameters that libjpeg ignores.
+# sequential scan has parameters that libjpeg ignores (the RGB file is progressive).
 INAPPLICABLE = {("jfif-2", "CMYK"), ("sos-zeros", "RGB")}
+ODDITY_CASES = [
+    (oddity, mode, progressive)
+    for oddity in JPEG_ODDITIES
+    for mode, progressive in JPEG_FILES
+    if (oddity, mode) not in INAPPLICABLE
+]
 
 
-@pytest.mark.parametrize(
-    ("oddity", "mode", "progressive"),
-    [(odd, *file) for odd in JPEG_ODDITIES for file in FILES if (odd, file[0]) not in INAPPLICABLE],
-)
+@pytest.mark.parametrize(("oddity", "mode", "progressive"), ODDITY_CASES)
 def test_jpeg_header_oddity_decodes_to_the_pixels_of_the_clean_file(
     oddity: str, mode: str, progressive: bool
 ) -> None:
@@ -111,7 +114,7 @@ def test_unknown_adobe_transform_decodes_as_libjpeg_assumes(channels: int, code:
         data = data[:2] + adobe + data[2:]
     else:
         data = bytearray(photo_jpeg("CMYK"))
-        data[data.index(b"\xff\xeeAdobe"[:2] + b"\x00\x0eAdobe") + 15] = code
+        data[data.index(b"\xff\xee\x00\x0eAdobe") + 15] = code
         data = bytes(data)
     with pytest.raises(ValueError, match="Unknown Adobe color transform"):
         simplejpeg.decode_jpeg(data, strict=True)
