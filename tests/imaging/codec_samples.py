@@ -163,3 +163,110 @@ def encode_16bit_png_with_opencv(values: np.ndarray) -> bytes:
     ok, buf = cv2.imencode(".png", values[..., ::-1].copy() if values.ndim == 3 else values)
     assert ok
     return buf.tobytes()
+
+
+# --------------------------------------------------------------------------- JPEG oddities
+
+# Header oddities libjpeg only warns about and Pillow reads past: none changes a pixel.
+JPEG_ODDITIES = (
+    "junk",  # bytes that are no marker between two header segments
+    "stuffed-zero",  # FF 00 pairs between header segments
+    "fill",  # extra FF bytes before a marker (legal padding)
+    "bad-icc",  # ICC APP2 chunks numbered inconsistently, one of them after the frame header
+    "short-app14",  # an Adobe APP14 whose length leaves its transform byte outside it
+    "short-app13",  # a Photoshop APP13 whose length is short of its data
+    "jfif-2",  # JFIF major version 2
+    "sos-zeros",  # a sequential scan with Ss = Se = Ah/Al = 0 (only in baseline files)
+)
+
+
+def jpeg_header_markers(data: bytes) -> list[tuple[int, int]]:
+    """(marker, offset) of each segment after SOI, up to and including the first SOS, walked
+    by their lengths (a clean file)."""
+    found, pos = [], 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        found.append((marker, pos))
+        if marker == 0xDA:
+            break
+        pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
+    return found
+
+
+def jpeg_segment(marker: int, body: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body
+
+
+def no_ff(rng: np.random.Generator, size: int) -> bytes:
+    """Random bytes without FF, so they cannot be taken for a marker."""
+    return rng.integers(0, 255, size, dtype=np.uint8).tobytes()
+
+
+def with_jpeg_oddity(data: bytes, oddity: str, rng: np.random.Generator) -> bytes | None:
+    """The clean JPEG `data` with one header oddity from JPEG_ODDITIES, or None when it does
+    not apply to this file (no JFIF marker, a progressive frame)."""
+    markers = jpeg_header_markers(data)
+    frame = next(pos for marker, pos in markers if marker in (0xC0, 0xC1, 0xC2))
+    anywhere = int(rng.choice([pos for _, pos in markers]))  # before any header segment
+    before_frame = int(rng.choice([pos for _, pos in markers if pos <= frame]))
+    if oddity == "junk":  # not right after SOI: that is no JPEG to Pillow (nor to us)
+        at = int(rng.choice([pos for _, pos in markers[1:]]))
+        return _insert(data, at, no_ff(rng, int(rng.integers(1, 40))))
+    if oddity == "stuffed-zero":
+        return _insert(data, anywhere, b"\xff\x00" * int(rng.integers(1, 4)))
+    if oddity == "fill":
+        return _insert(data, anywhere, b"\xff" * int(rng.integers(1, 8)))
+    if oddity == "bad-icc":
+        count = int(rng.integers(1, 4))
+        chunk = jpeg_segment(0xE2, b"ICC_PROFILE\0" + bytes([count + 1, count]) + no_ff(rng, 20))
+        after_frame = frame + 2 + struct.unpack_from(">H", data, frame + 2)[0]
+        return _insert(_insert(data, after_frame, chunk), before_frame, chunk)
+    if oddity == "short-app14":
+        transform = b"\x00" if data[frame + 9] == 4 else b"\x01"  # CMYK, YCbCr
+        adobe = jpeg_segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00")  # one byte short
+        return _insert(data, before_frame, adobe + transform)
+    if oddity == "short-app13":
+        body = b"Photoshop 3.0\0" + no_ff(rng, int(rng.integers(8, 60)))
+        cut = int(rng.integers(1, len(body) - 14))
+        segment = jpeg_segment(0xED, body)
+        lying = segment[:2] + struct.pack(">H", len(body) + 2 - cut) + segment[4:]
+        return _insert(data, before_frame, lying)
+    if oddity == "jfif-2":
+        app0 = next((pos for marker, pos in markers if marker == 0xE0), None)
+        if app0 is None or data[app0 + 4 : app0 + 9] != b"JFIF\0":
+            return None
+        return data[: app0 + 9] + b"\x02" + data[app0 + 10 :]
+    if oddity == "sos-zeros":
+        if data[frame + 1] != 0xC0:
+            return None
+        sos = markers[-1][1]
+        at = sos + 5 + 2 * data[sos + 4]
+        return data[:at] + b"\x00\x00\x00" + data[at + 3 :]
+    raise ValueError(oddity)
+
+
+def _insert(data: bytes, at: int, extra: bytes) -> bytes:
+    return data[:at] + extra + data[at:]
+
+
+# --------------------------------------------------------------------------- PNG chunk lists
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, body) of each chunk of a well-formed PNG."""
+    chunks, pos = [], 8
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack_from(">I", data, pos)
+        chunks.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def png_of_chunks(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + b"".join(png_chunk(ctype, body) for ctype, body in chunks)
+
+
+def apng(frames: list[np.ndarray]) -> bytes:
+    """An APNG whose default image (IDAT) is the first of `frames` (RGBA), animated too."""
+    images = [Image.fromarray(frame) for frame in frames]
+    return save(images[0], "PNG", save_all=True, append_images=images[1:])

@@ -12,6 +12,7 @@ Bounded and derandomized by default (CI); HYPOTHESIS_PROFILE=deep runs many more
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
@@ -27,6 +28,7 @@ from PIL import Image
 from photofix.errors import ImageTooLarge, InvalidImage, PhotofixError, UnsupportedFormat
 from photofix.imaging import codec
 from tests.imaging.codec_samples import (
+    JPEG_ODDITIES,
     Sample,
     bmp_with_alpha_mask,
     exif_block,
@@ -38,6 +40,7 @@ from tests.imaging.codec_samples import (
     tiff_file,
     upright,
     with_alpha,
+    with_jpeg_oddity,
 )
 from tests.imaging.test_codec import make_dng
 
@@ -446,7 +449,8 @@ def broken(draw: Draw) -> tuple[bytes, str]:
         starts, fields = structure(bytes(data), sample.fmt)
         starts = [s for s in starts if s < len(data)] or [len(data) // 2]
         fields = [f for f in fields if f < len(data)] or [len(data) // 2]
-        kind = draw(st.sampled_from(["cut", "cut-random", "flip", "lie", "end-restored", "insert"]))
+        kinds = ["cut", "cut-random", "flip", "lie", "end-restored", "insert", "oddity"]
+        kind = draw(st.sampled_from(kinds))
         if kind == "cut":
             at = draw(st.sampled_from(starts)) + draw(st.integers(-2, 12))
             del data[max(0, at) :]
@@ -467,6 +471,14 @@ def broken(draw: Draw) -> tuple[bytes, str]:
         elif kind == "end-restored":  # cut, then the end marker put back
             del data[draw(st.integers(len(data) // 4, max(len(data) // 4, len(data) - 1))) :]
             data += {"jpeg": b"\xff\xd9", "png": b"\0\0\0\0IEND\xaeB`\x82"}.get(sample.fmt, b"")
+        elif kind == "oddity":  # a header oddity Pillow reads past (JPEG; else an insert)
+            rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+            odd, name = None, draw(st.sampled_from(JPEG_ODDITIES))
+            broken_header = (StopIteration, ValueError, IndexError, struct.error)
+            if sample.fmt == "jpeg":
+                with contextlib.suppress(*broken_header):  # an earlier mutation broke it
+                    odd = with_jpeg_oddity(bytes(data), name, rng)
+            data = bytearray(odd) if odd else data
         else:
             at = draw(st.sampled_from(starts))
             data[at:at] = draw(st.binary(min_size=1, max_size=16))
@@ -545,6 +557,50 @@ def test_files_cut_inside_their_pixel_data_are_refused(sample: Sample, fraction:
     for call in (codec.validate, codec.decode):
         with pytest.raises(InvalidImage):
             call(data, LIMITS)
+
+
+@fuzz_settings(150)
+@given(
+    samples(small=True, writers=("jpeg",)),
+    st.sampled_from(JPEG_ODDITIES),
+    st.integers(0, 2**32 - 1),
+    st.floats(0.05, 0.9),
+)
+def test_jpeg_header_oddities_change_no_pixel_and_a_cut_after_one_is_still_refused(
+    sample: Sample, oddity: str, seed: int, fraction: float
+) -> None:
+    """Issue 17: junk between header segments, malformed metadata, odd header values that
+    libjpeg only warns about decode to the clean file's pixels; issue 22.6: the same file cut
+    inside its pixel data is refused (strict decoding stops at the oddity's warning first)."""
+    if sample.may_refuse:
+        reject()
+    odd = with_jpeg_oddity(sample.data, oddity, np.random.default_rng(seed))
+    if odd is None:
+        reject()
+    info, decoded = outcome(odd)
+    assert info is not None and decoded is not None
+    assert np.array_equal(decoded.pixels, codec.decode(sample.data, LIMITS).pixels)
+    start, end = max(jpeg_entropy_segments(odd), key=lambda s: s[1] - s[0])
+    if end - start >= 64:  # enough entropy data to cut inside it for sure
+        cut = odd[: start + int((end - start) * fraction)] + b"\xff\xd9"
+        for call in (codec.validate, codec.decode):
+            with pytest.raises(InvalidImage):
+                call(cut, LIMITS)
+
+
+@fuzz_settings(60)
+@given(samples(small=True, writers=("jpeg",)), st.data())
+def test_progressive_jpeg_cut_between_two_scans_is_refused(
+    sample: Sample, data: st.DataObject
+) -> None:
+    """libjpeg decodes the scans before the cut without a warning; the rest are lost."""
+    scans = [s for s in jpeg_fields(sample.data)[0] if sample.data[s + 1] == 0xDA]
+    if sample.may_refuse or len(scans) < 2:
+        reject()  # baseline: one scan
+    scan = data.draw(st.sampled_from(scans[1:]))
+    for call in (codec.validate, codec.decode):
+        with pytest.raises(InvalidImage, match="progressive"):
+            call(sample.data[:scan] + b"\xff\xd9", LIMITS)
 
 
 @fuzz_settings(100)

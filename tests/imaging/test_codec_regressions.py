@@ -14,6 +14,7 @@ error both validate and decode must raise, or None for a file that must decode.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 from collections.abc import Callable
@@ -21,11 +22,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import simplejpeg
 from PIL import Image
 
 from photofix.errors import ImageTooLarge, InvalidImage, PhotofixError, UnsupportedFormat
 from photofix.imaging import codec
-from tests.imaging.codec_samples import png_16bit, png_chunk, png_gray_bits, save, tiff_file
+from tests.imaging.codec_samples import (
+    apng,
+    jpeg_segment,
+    no_ff,
+    png_16bit,
+    png_chunk,
+    png_chunks,
+    png_gray_bits,
+    png_of_chunks,
+    save,
+    tiff_file,
+)
 
 FOLDER = Path(__file__).parent / "regressions"
 LIMITS = codec.ImageLimits()
@@ -135,6 +148,106 @@ def png_header_bomb_without_end() -> bytes:
     return png_header_bomb()[:-12]
 
 
+def _insert_before(data: bytes, marker: bytes, extra: bytes) -> bytes:
+    at = data.index(marker)
+    return data[:at] + extra + data[at:]
+
+
+def jpeg_junk_between_header_segments() -> bytes:
+    """Corpus (Pillow's junk_jpeg_header.jpg, jpeg_ff00_header.jpg): junk and a stuffed FF 00
+    between two header segments were refused (libjpeg's "extraneous bytes" warning, and the
+    frame walk stopped at the junk); Pillow decodes them."""
+    return _insert_before(jpeg(photo()), b"\xff\xdb", b"hello\xff\x00\x00\x02")
+
+
+def jpeg_icc_chunks_misnumbered() -> bytes:
+    """Corpus (icc-after-SOF.jpg): ICC chunks numbered "2 of 1", one after the frame header:
+    libjpeg's "bad ICC marker" refused a file whose pixels are intact."""
+    chunk = jpeg_segment(0xE2, b"ICC_PROFILE\0\x02\x01" + bytes(9))
+    return _insert_before(_insert_before(jpeg(photo()), b"\xff\xdb", chunk), b"\xff\xc4", chunk)
+
+
+def jpeg_adobe_segment_one_byte_short() -> bytes:
+    """Corpus (truncated_app14.jpg): an APP14 whose length leaves its last byte outside it."""
+    adobe = jpeg_segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00") + b"\x01"
+    return _insert_before(jpeg(photo()), b"\xff\xdb", adobe)
+
+
+def jpeg_photoshop_segment_length_short() -> bytes:
+    """Corpus (photoshop-200dpi-broken.jpg): an APP13 whose length is 16 bytes short: the
+    frame walk stopped at the first of them ("no frame header")."""
+    segment = jpeg_segment(0xED, b"Photoshop 3.0\0" + bytes(range(1, 41)))
+    lying = segment[:2] + struct.pack(">H", len(segment) - 2 - 16) + segment[4:]
+    return _insert_before(jpeg(photo()), b"\xff\xdb", lying)
+
+
+def jpeg_jfif_2_cut_end_restored() -> bytes:
+    """A header oddity (JFIF 2.01) before a cut: the retry without the oddity is strict, so
+    the cut is still refused (a lenient retry would have let it through)."""
+    data = bytearray(jpeg(photo(256, 192)))
+    data[data.index(b"JFIF\0") + 5] = 2
+    return bytes(data[: len(data) // 2]) + b"\xff\xd9"
+
+
+def jpeg_bytes_spliced_into_restart_interval() -> bytes:
+    """Corpus (hopper_bad_exif.jpg, which decodes to stripes): bytes inside entropy-coded data
+    that no block uses. 50 random ones spliced into an interval give libjpeg's "extraneous
+    bytes" warning alone (the first seed for which that holds) and other pixels: data loss."""
+    clean = jpeg(photo(256, 192), restart_marker_rows=1)
+    middle = (clean.index(b"\xff\xd0") + 2 + clean.index(b"\xff\xd1")) // 2
+    for seed in range(100):
+        spliced = clean[:middle] + no_ff(np.random.default_rng(seed), 50) + clean[middle:]
+        try:
+            simplejpeg.decode_jpeg(spliced, strict=True)
+        except ValueError as exc:
+            if "extraneous bytes" in str(exc):
+                return spliced
+    raise AssertionError("no seed gave the extraneous-bytes warning alone")
+
+
+def jpeg_progressive_cut_between_scans() -> bytes:
+    """Found writing the oddity tests: a progressive JPEG cut right before its third scan,
+    the end marker put back, decoded with no libjpeg warning at all (detail and colour lost)."""
+    data = jpeg(photo(256, 192), progressive=True)
+    third_scan = [m.start() for m in re.finditer(b"\xff\xda", data)][2]
+    return data[:third_scan] + b"\xff\xd9"
+
+
+def apng_frames_without_fctl() -> bytes:
+    """Corpus (apng/chunk_no_fctl.png): validate accepted, decode refused ("APNG contains
+    frame sequence errors"); the default image, all photofix uses, is intact."""
+    first = np.zeros((8, 16, 4), np.uint8)
+    first[:, 8:] = (200, 100, 50, 255)
+    second = np.full((8, 16, 4), 255, np.uint8)
+    chunks = png_chunks(apng([first, second]))
+    return png_of_chunks([chunk for chunk in chunks if chunk[0] != b"fcTL"])
+
+
+def png_chunk_type_not_a_name() -> bytes:
+    """Corpus (broken.png): "PNG is truncated inside its \xf4\xa8\x81\xe1 chunk" printed
+    garbage; a chunk type that is no name is corruption, named in hex."""
+    data = save(Image.new("L", (4, 4)), "PNG")
+    return data[:8] + bytes.fromhex("2fc57d50f4a881e1") + data[16:]
+
+
+def bmp_with_header_values(info_size: int = 40, depth: int = 24) -> bytes:
+    data = bytearray(save(Image.new("RGB", (4, 4), (10, 20, 30)), "BMP"))
+    struct.pack_into("<IiiHH", data, 14, info_size, 4, 4, 1, depth)
+    return bytes(data)
+
+
+def bmp_16_byte_info_header() -> bytes:
+    """Corpus (bmp/q/pal8os2v2-16.bmp, bmp/b/badheadersize.bmp): a BMP with an info header
+    Pillow does not read was "this file type is not supported"; it is a BMP variant (415)."""
+    return bmp_with_header_values(info_size=16)
+
+
+def bmp_bit_depth_30000() -> bytes:
+    """Corpus (bmp/b/badbitcount.bmp): a depth no writer uses was "variant not supported"
+    (415); it is a broken file (400)."""
+    return bmp_with_header_values(depth=30000)
+
+
 Builder = Callable[[], bytes]
 HALF_TRANSPARENT = "half transparent"  # must decode to RGBA, its left half alpha 0
 CASES: dict[str, tuple[Builder, type[PhotofixError] | str | None]] = {
@@ -151,6 +264,20 @@ CASES: dict[str, tuple[Builder, type[PhotofixError] | str | None]] = {
     "png-header-claims-50000x50000-no-end.png": (png_header_bomb_without_end, ImageTooLarge),
     "png-gray-2-bit-colour-key.png": (png_gray_2_bit_colour_key, HALF_TRANSPARENT),
     "png-rgb-16-bit-colour-key.png": (png_rgb_16_bit_colour_key, HALF_TRANSPARENT),
+    "jpeg-junk-between-header-segments.jpg": (jpeg_junk_between_header_segments, None),
+    "jpeg-icc-chunks-misnumbered.jpg": (jpeg_icc_chunks_misnumbered, None),
+    "jpeg-adobe-segment-one-byte-short.jpg": (jpeg_adobe_segment_one_byte_short, None),
+    "jpeg-photoshop-segment-length-short.jpg": (jpeg_photoshop_segment_length_short, None),
+    "jpeg-jfif-2-cut-end-restored.jpg": (jpeg_jfif_2_cut_end_restored, InvalidImage),
+    "jpeg-bytes-spliced-into-restart-interval.jpg": (
+        jpeg_bytes_spliced_into_restart_interval,
+        InvalidImage,
+    ),
+    "jpeg-progressive-cut-between-scans.jpg": (jpeg_progressive_cut_between_scans, InvalidImage),
+    "apng-frames-without-fctl.png": (apng_frames_without_fctl, HALF_TRANSPARENT),
+    "png-chunk-type-not-a-name.png": (png_chunk_type_not_a_name, InvalidImage),
+    "bmp-16-byte-info-header.bmp": (bmp_16_byte_info_header, UnsupportedFormat),
+    "bmp-bit-depth-30000.bmp": (bmp_bit_depth_30000, InvalidImage),
 }
 # Made once by other tools (see the module docstring): expected outcome and why it is here.
 FIXED_FILES: dict[str, type[PhotofixError] | None] = {

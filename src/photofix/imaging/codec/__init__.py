@@ -6,7 +6,9 @@ concern, in the order bytes meet them:
 - limits: ImageLimits and the byte and pixel-size checks every format shares
 - sniff: the format from magic bytes (and TIFF's IFD0, to tell camera RAW from plain TIFF)
 - pillow: Pillow restricted to the sniffed format, its many exception types made typed
-- png, jpeg, raw: what each format needs beyond Pillow (PNG structure, strict libjpeg, LibRaw)
+- png, jpeg, tiff, raw: what each format needs beyond Pillow (PNG structure and an APNG's
+  default image; strict libjpeg and the header oddities it only warns about; TIFF's first
+  directory and codecs; LibRaw)
 - colour, exif: any pixel mode and profile to 8-bit sRGB; EXIF orientation
 - decode: `validate` and `decode`, which put the above in order
 - encode: PNG, JPEG and WebP output

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from photofix.errors import InvalidImage
-from photofix.imaging.codec import colour, exif, jpeg, png, raw
+from photofix.imaging.codec import colour, exif, jpeg, png, raw, tiff
 from photofix.imaging.codec.limits import ImageLimits, check_byte_size
 from photofix.imaging.codec.pillow import open_image, pillow_errors
 from photofix.imaging.codec.sniff import sniff_format
@@ -60,6 +60,8 @@ def validate(data: bytes, limits: ImageLimits) -> ImageInfo:
         width, height, orientation, half = raw.validate(data, limits)
         return ImageInfo(fmt, width, height, orientation, downscaled=half)
     layout = png.read_layout(data, limits) if fmt == "png" else None
+    if layout is not None:
+        data = png.default_image(data, layout)
     if fmt == "jpeg":
         jpeg.check_frame(data, limits)
     im = open_image(data, fmt, limits)
@@ -71,7 +73,7 @@ def validate(data: bytes, limits: ImageLimits) -> ImageInfo:
         jpeg.check_integrity(data, im.mode)
     else:
         with pillow_errors(fmt):
-            im.load()
+            _load(im)
     return ImageInfo(fmt, im.width, im.height, exif.orientation(im))
 
 
@@ -84,6 +86,7 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
     layout = png.read_layout(data, limits) if fmt == "png" else None
     if layout is not None:
         png.check_pixel_stream(layout)
+        data = png.default_image(data, layout)
     if fmt == "jpeg":
         jpeg.check_frame(data, limits)
     im = open_image(data, fmt, limits)
@@ -93,7 +96,7 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
         pixels, orientation, converted = _decode_jpeg(data, im)
     else:
         with pillow_errors(fmt):
-            im.load()
+            _load(im)
             if layout is not None:
                 im = png.with_usable_colour_key(im, layout, data)
             # PNG: the eXIf chunk validate read (XMP or text-chunk orientation is not EXIF).
@@ -107,6 +110,15 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
 def _sniff_within_limits(data: bytes, limits: ImageLimits) -> str:
     check_byte_size(data, limits)
     return sniff_format(data)
+
+
+def _load(im: Image.Image) -> None:
+    try:
+        im.load()
+    except Exception:
+        if im.format == "TIFF":
+            tiff.check_codec(im)  # a codec this build lacks: a variant, not a broken file
+        raise
 
 
 def _png_orientation(layout: png.PngLayout) -> int:

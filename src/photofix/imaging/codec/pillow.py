@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,14 @@ _UNSUPPORTED_WORDING = (
     "unknown pixel mode",
     "unknown raw mode",
 )
+# ...but some header values no writer uses get the same words: those files are broken. BMP
+# depths are 1, 2, 4, 8, 16, 24, 32, 64 (0: embedded JPEG/PNG), compressions 0-6 and 11-13
+# (OS/2 CMYK), and a palette holds at most 65536 colours.
+_NONSENSE = re.compile(
+    r"BMP Palette size"
+    r"|BMP pixel depth \((?!(?:0|1|2|4|8|16|24|32|64)\))"
+    r"|BMP compression \((?!(?:[0-6]|1[1-3])\))"
+)
 
 
 @contextmanager
@@ -44,9 +53,15 @@ def pillow_errors(fmt: str) -> Iterator[None]:
         raise ImageTooLarge("image needs more memory than is available to decode") from exc
     except Exception as exc:  # any bytes reach Pillow: every failure is the input's
         text = str(exc)
-        if any(words in text.lower() for words in _UNSUPPORTED_WORDING):
+        if _names_a_variant(text):
             raise UnsupportedFormat(f"this {fmt} variant is not supported ({text})") from exc
         raise InvalidImage(f"{fmt} image is corrupt or truncated: {text}") from exc
+
+
+def _names_a_variant(text: str) -> bool:
+    """Pillow's message says the file is valid but of a kind it does not decode."""
+    lowered = text.lower()
+    return any(words in lowered for words in _UNSUPPORTED_WORDING) and not _NONSENSE.search(text)
 
 
 def _unidentified(data: bytes, fmt: str) -> PhotofixError:
@@ -58,7 +73,7 @@ def _unidentified(data: bytes, fmt: str) -> PhotofixError:
         text = str(exc)
     else:
         text = "unknown reason"
-    if any(words in text.lower() for words in _UNSUPPORTED_WORDING):
+    if _names_a_variant(text):
         layout = f": {describe_layout(data)}" if fmt == "tiff" else ""
         return UnsupportedFormat(f"this {fmt} pixel layout is not supported ({text}{layout})")
     return InvalidImage(f"{fmt} image is corrupt or truncated: {text}")

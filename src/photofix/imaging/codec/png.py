@@ -9,6 +9,7 @@ accepts, Pillow decodes.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ _TEXT_CHUNK_LIMIT = 1 * MB  # Pillow's own per-chunk cap (PngImagePlugin.MAX_TEX
 _TEXT_TOTAL_LIMIT = 8 * MB
 _INFLATE_IN = 64 * 1024  # input slice: keeps zlib's unconsumed tail (a copy) small
 _INFLATE_OUT = 1 * MB  # output per call: the pixel stream is counted, never kept
+_CHUNK_TYPE = re.compile(rb"\w{4}")  # Pillow's rule (libpng allows letters only)
+_ANIMATION_CHUNKS = frozenset({b"acTL", b"fcTL", b"fdAT"})  # APNG; IDAT stays the default image
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class PngLayout:
     interlaced: bool
     idat: tuple[memoryview, ...]
     exif: bytes | None  # the last eXIf chunk, wherever it is (the one Pillow keeps)
+    animation: tuple[tuple[int, int], ...] = ()  # (start, end) of each APNG chunk in the file
 
 
 def read_layout(data: bytes, limits: ImageLimits) -> PngLayout:
@@ -51,8 +55,9 @@ def read_layout(data: bytes, limits: ImageLimits) -> PngLayout:
     header: tuple[int, ...] | None = None
     idat: list[memoryview] = []
     exif: bytes | None = None
+    animation: list[tuple[int, int]] = []
     text_total = 0
-    for ctype, body in _chunks(memoryview(data)):
+    for ctype, start, body in _chunks(memoryview(data)):
         if header is None:
             header = _header(ctype, body)
             check_size(header[0], header[1], limits)
@@ -64,10 +69,28 @@ def read_layout(data: bytes, limits: ImageLimits) -> PngLayout:
                 raise ImageTooLarge("PNG metadata inflates past 8 MB (decompression bomb)")
         elif ctype == b"eXIf":
             exif = bytes(body)
+        elif ctype in _ANIMATION_CHUNKS:
+            animation.append((start, start + 12 + len(body)))
     if header is None or not idat:
         raise InvalidImage("PNG has no image data")
     width, height, depth, color, interlace = header
-    return PngLayout(width, height, depth, color, bool(interlace), tuple(idat), exif)
+    return PngLayout(
+        width, height, depth, color, bool(interlace), tuple(idat), exif, tuple(animation)
+    )
+
+
+def default_image(data: bytes, layout: PngLayout) -> bytes:
+    """The PNG without its APNG chunks: the default image (IDAT), which is all photofix uses
+    (an APNG's first frame, when that is animated too, has the same pixels). Pillow refuses an
+    APNG whose animation chunks are out of order or missing, though that image is intact."""
+    if not layout.animation:
+        return data
+    pieces, pos = [], 0
+    for start, end in layout.animation:
+        pieces.append(data[pos:start])
+        pos = end
+    pieces.append(data[pos:])
+    return b"".join(pieces)
 
 
 def check_pixel_stream(layout: PngLayout) -> None:
@@ -156,19 +179,22 @@ def _slices(views: tuple[memoryview, ...], size: int) -> Iterator[memoryview]:
             yield view[start : start + size]
 
 
-def _chunks(view: memoryview) -> Iterator[tuple[bytes, memoryview]]:
+def _chunks(view: memoryview) -> Iterator[tuple[bytes, int, memoryview]]:
+    """(type, offset, body) of each chunk, bounds and CRC checked, up to IEND."""
     pos = len(PNG_SIGNATURE)
     for _ in range(_MAX_CHUNKS):
         if pos + 12 > len(view):
             raise InvalidImage("PNG is truncated (no IEND chunk)")
         length, ctype = struct.unpack_from(">I4s", view, pos)
+        if not _CHUNK_TYPE.fullmatch(ctype):
+            raise InvalidImage(f"PNG is corrupt: invalid chunk type 0x{ctype.hex()} at byte {pos}")
         end = pos + 12 + length
         if end > len(view):
-            raise InvalidImage(f"PNG is truncated inside its {ctype.decode('latin-1')} chunk")
+            raise InvalidImage(f"PNG is truncated inside its {ctype.decode()} chunk")
         (crc,) = struct.unpack_from(">I", view, end - 4)
         if zlib.crc32(view[pos + 4 : end - 4]) != crc:
-            raise InvalidImage(f"PNG is corrupt: bad CRC in {ctype.decode('latin-1')} chunk")
-        yield ctype, view[pos + 8 : end - 4]
+            raise InvalidImage(f"PNG is corrupt: bad CRC in {ctype.decode()} chunk")
+        yield ctype, pos, view[pos + 8 : end - 4]
         if ctype == b"IEND":
             return
         pos = end

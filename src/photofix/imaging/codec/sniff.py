@@ -29,14 +29,14 @@ def sniff_format(data: bytes) -> str:
     """The format from the magic bytes alone: one of FORMATS."""
     if len(data) < _MIN_BYTES:
         raise InvalidImage("image data is empty or too short to be an image")
-    head = bytes(data[:16])
+    head = bytes(data[:18])
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if head.startswith(PNG_SIGNATURE):
         return "png"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
-    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_DIB_SIZES:
+    if head[:2] == b"BM" and _bmp_info_size(head) in _BMP_DIB_SIZES:
         return "bmp"
     if head[:2] == b"\x01\xda" and head[2] in (0, 1) and head[3] in (1, 2):
         return "sgi"
@@ -74,10 +74,19 @@ def _tiff_is_camera_raw(data: bytes) -> bool:
     return _TAG_MAKE in ifd and (preview or _TAG_SUBIFDS in ifd)
 
 
+def _bmp_info_size(head: bytes) -> int:
+    return int.from_bytes(head[14:18], "little")
+
+
 def _describe_unsupported(head: bytes) -> str:
     for magic, name in _KNOWN_UNSUPPORTED:
         if head.startswith(magic):
             return name
+    if head[:2] == b"BM" and head[6:10] == bytes(4):  # a BMP file header's reserved fields
+        return (
+            f"BMP with a {_bmp_info_size(head)}-byte info header (a BMP variant Pillow does not "
+            "read, or a corrupt BMP)"
+        )
     if head[4:8] == b"ftyp":
         return f"ISO media ({head[8:12].decode('latin-1').strip()}, e.g. HEIC/AVIF)"
     return "this file type"

@@ -4,11 +4,12 @@ not decode."""
 
 from __future__ import annotations
 
+import functools
 import io
 
-from PIL import TiffImagePlugin
+from PIL import Image, TiffImagePlugin
 
-from photofix.errors import InvalidImage
+from photofix.errors import InvalidImage, UnsupportedFormat
 
 _BITS, _PHOTOMETRIC, _SAMPLES, _PLANAR, _EXTRA, _SAMPLE_FORMAT = 258, 262, 277, 284, 338, 339
 _PHOTOMETRIC_NAMES = {
@@ -24,6 +25,8 @@ _PHOTOMETRIC_NAMES = {
     34892: "linear raw",
 }
 _SAMPLE_FORMAT_NAMES = {1: "unsigned", 2: "signed", 3: "float", 5: "complex int", 6: "complex"}
+# Compressions whose libtiff codec is optional at build time (Pillow's own build may lack it).
+_OPTIONAL_CODECS = frozenset({"lzma", "zstd", "webp"})
 
 
 def first_ifd(data: bytes) -> TiffImagePlugin.ImageFileDirectory_v2:
@@ -61,3 +64,26 @@ def describe_layout(data: bytes) -> str:
 
 def _first(value: object) -> object:
     return value[0] if isinstance(value, tuple) and value else value
+
+
+def check_codec(im: Image.Image) -> None:
+    """After a TIFF failed to decode: if its compression is one this libtiff was built without,
+    the file is a valid variant that is not supported (415), not a corrupt one."""
+    name = im.info.get("compression")
+    if name in _OPTIONAL_CODECS and not _libtiff_has(name):
+        raise UnsupportedFormat(
+            f"TIFF with {name} compression is not supported (the libtiff here has no {name} codec)"
+        )
+
+
+@functools.cache
+def _libtiff_has(compression: str) -> bool:
+    """Whether libtiff writes and reads back a tiny image with this compression."""
+    try:
+        out = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(out, "TIFF", compression=compression)
+        with Image.open(out) as im:
+            im.load()
+    except Exception:  # the codec is missing (libtiff: "... support is not configured")
+        return False
+    return True
