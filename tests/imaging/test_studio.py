@@ -1,5 +1,6 @@
-"""Studio backdrops: the smooth background model, and what the matting does with it (holes
-reopened with the shadow cast into them, white-on-white kept whole, exact de-spill)."""
+"""Studio backdrops: the smooth background model, and what it explains: to the matting (holes
+reopened with the shadow cast into them, white-on-white kept whole, exact de-spill), to the
+subject (parts the model missed, where its box ends) and for keep_shadow (the cast shadow)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from photofix.imaging import matting, subject
-from photofix.imaging.backdrop import fit_backdrop
+from photofix.imaging import matting, studio, subject
+from photofix.imaging.studio import LEVEL, fit_backdrop
 from tests.imaging.test_matting import background, composite, low_res_mask, product_colours
 
 SIZE = (900, 1200)  # rows, columns
@@ -61,15 +62,15 @@ def test_a_sweep_is_modelled_to_within_its_noise():
     alpha = disc(200, CENTRE)
     image = composite(product_colours(*SIZE, rng), behind, alpha)
     found = fit_backdrop(image, low_res_mask(alpha))
-    assert found is not None and found.noise < 2.5
-    rendered = found.render(SIZE)
+    assert found is not None and found.noise < 2.5 * LEVEL
+    rendered = found.render(SIZE) / LEVEL  # in levels, as the sweep was made
     outside = disc(260, CENTRE) == 0
     assert np.abs(rendered[outside] - behind[outside]).mean() < 1.5
 
     # Seen from a crop (a shift; the grid a matte works on is 2 px blocks) it is the same.
     x0, y0 = 300, 200
     crop = found.in_crop(np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]))
-    half = crop.render((200, 300), factor=2.0)
+    half = crop.render((200, 300), factor=2.0) / LEVEL
     assert np.abs(half - rendered[y0 + 1 : y0 + 400 : 2, x0 + 1 : x0 + 600 : 2]).max() < 1.0
 
 
@@ -232,7 +233,7 @@ def test_the_contact_shadow_is_kept_as_soft_alpha():
     found = fit_backdrop(image, low_res_mask(truth))
     assert found is not None
 
-    shadow = matting.cast_shadow(image, alpha, found).astype(np.float32) / 255.0
+    shadow = studio.cast_shadow(image, alpha, found).astype(np.float32) / 255.0
     visible = (darkness > 0.1) & (truth == 0)
     assert np.abs(shadow[visible] - darkness[visible]).mean() < 0.05
     assert shadow[disc(420, CENTRE) == 0].mean() < 0.005  # nothing far from the object
