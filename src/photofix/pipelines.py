@@ -22,9 +22,9 @@ import numpy as np
 
 from photofix.errors import BadRequest
 from photofix.imaging import codec, enhance, geometry, matting, orientation, subject, transparency
-from photofix.imaging.backdrop import Backdrop, fit_backdrop
 from photofix.imaging.document import DocumentDetection, find_document
 from photofix.imaging.protocols import ModelSet, SaliencyModel
+from photofix.imaging.studio import Backdrop, cast_shadow, fit_backdrop
 
 PROCESSING_TYPES = (0, 1, 2, 3, 4)
 ENHANCE_MODES = ("color", "gray", "bw", "none")
@@ -309,7 +309,7 @@ def _matte(crop: np.ndarray, framed: _Framed, options: PipelineOptions) -> np.nd
         kept = backdrop is not None
         framed.meta["shadow"] = "kept" if kept else "dropped: no studio backdrop"
         if backdrop is not None:
-            out = matting.with_shadow(out, matting.cast_shadow(crop, alpha, backdrop))
+            out = matting.with_shadow(out, cast_shadow(crop, alpha, backdrop))
     return out
 
 
@@ -385,7 +385,7 @@ def _locate_and_crop(
     framing = options.framing(rgb.shape)
     pad = pad or framing.aspect is not None
     with timings.step("straighten"):
-        tilt = subject.estimate_tilt(rgb, found.mask)
+        tilt = subject.estimate_tilt(found.mask)
         if abs(tilt) < MIN_TILT_DEGREES:
             tilt = 0.0
         crop, box, to_photo = _straight_crop(

@@ -6,6 +6,8 @@ onto known backgrounds with an anti-aliased mask; the rest feed hand-made coarse
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import pytest
@@ -182,6 +184,75 @@ def test_empty_and_full_masks():
 def test_mask_must_match_the_image():
     with pytest.raises(ValueError, match="does not match"):
         matting.refine_alpha(np.zeros((20, 30, 3), np.uint8), np.zeros((30, 20), np.float32))
+
+
+# --- a known background: any KnownBackground, not only a fitted studio backdrop --------------
+
+
+class GivenBackground:
+    """A known background of one colour whose correction of the model's mask is given: the
+    matting must use what it says and nothing else (it knows nothing of how it was found)."""
+
+    def __init__(
+        self,
+        colour: tuple[int, int, int],
+        correct: Callable[[np.ndarray], matting.Prior] = matting.Prior,
+    ) -> None:
+        self.colour = np.float32(colour) / 255.0
+        self.correct = correct
+
+    def render(self, shape: tuple[int, int], factor: float = 1.0) -> np.ndarray:
+        return np.broadcast_to(self.colour, (*shape, 3)).copy()
+
+    def correct_prior(self, image: np.ndarray, mask: np.ndarray, factor: int) -> matting.Prior:
+        return self.correct(mask)
+
+
+def _hole_and_strand(mask: np.ndarray) -> matting.Prior:
+    """The mask with a hole punched in the product's middle, and an alpha floor along a thin
+    strand well away from it (fractions of the working grid: it may be coarser than the
+    image)."""
+    rows, cols = mask.shape
+    holed = mask.copy()
+    cv2.circle(holed, (cols // 2, rows // 2), rows // 10, 0.0, -1)
+    floor = np.zeros_like(mask)
+    floor[rows // 6 : rows * 5 // 6, cols // 8 : cols // 8 + 2] = 1.0
+    return matting.Prior(holed, floor)
+
+
+@pytest.mark.parametrize("size", [(600, 800), (1200, 1600)], ids=["fine-grid", "coarse-grid"])
+def test_a_known_background_corrects_the_prior_the_matte_starts_from(size):
+    height, width = size
+    image, truth = _scene(height, width)
+    coarse = low_res_mask(truth)
+    known = GivenBackground((221, 221, 221), _hole_and_strand)
+    alpha = matting.refine_alpha(image, coarse, known)
+    hole = np.zeros(truth.shape, np.uint8)
+    cv2.circle(hole, (width // 2, height // 2), height // 20, 1, -1)
+    strand = np.s_[height // 5 : height * 4 // 5, width // 8 + 1]
+    assert alpha[hole > 0].max() == 0
+    assert alpha[strand].min() == 255
+    # Without it the product is solid there and nothing stands where the strand was.
+    plain = matting.refine_alpha(image, coarse)
+    assert plain[hole > 0].min() == 255 and plain[strand].max() == 0
+
+
+def test_a_known_backgrounds_colour_is_taken_out_of_soft_edges_exactly():
+    height, width = 450, 600
+    rng = np.random.default_rng(12)
+    truth = cv2.GaussianBlur(product_mask(height, width), (0, 0), 4)
+    fg = product_colours(height, width, rng)
+    green = (0, 170, 60)
+    bg = np.broadcast_to(np.uint8(green), fg.shape)
+    alpha = np.round(truth * 255).astype(np.uint8)
+    image = composite(fg, bg, alpha.astype(np.float32) / 255.0)
+    band = (alpha >= 25) & (alpha <= 230)
+    blind = matting.estimate_foreground(image, alpha)
+    known = matting.estimate_foreground(image, alpha, GivenBackground(green))
+    blind_error = np.abs(blind[band].astype(float) - fg[band]).mean()
+    known_error = np.abs(known[band].astype(float) - fg[band]).mean()
+    assert known_error < 0.6 * blind_error
+    assert np.array_equal(known[alpha == 255], image[alpha == 255])
 
 
 # --- foreground colour and cut-out ------------------------------------------------------------

@@ -7,21 +7,20 @@ band where the matte is actually soft, so 12 MP costs about as much as 1 MP.
 `estimate_foreground` removes background colour bleeding from those soft edge pixels with
 blur-fusion (Forte & Pitie, "Approximate fast foreground colour estimation", 2021), computed
 the same way: statistics at working resolution, the per-pixel update at full resolution.
-On a studio backdrop (imaging/backdrop.py) the background colour is known at every pixel:
-regions of the mask showing exactly it are reopened as holes (with the shadow cast into them),
-gaps the mask leaves inside the object where no backdrop shows are filled, thin strands left
-standing between holes keep an alpha of their own, edge colours are solved for exactly, and
-`cast_shadow` measures the shadow for `keep_shadow`.
+
+A background whose colour is known at every pixel (`KnownBackground`: a studio backdrop,
+imaging/studio.py) may correct the mask the matte starts from (`Prior`: holes, gaps, an alpha
+floor for thin strands) and gives the exact colour a soft edge mixes in. How it is known is no
+concern of this module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
-
-from photofix.imaging.backdrop import SHADOW_FLOOR, Backdrop, pixel_length, shadow_fit
 
 # Target long side of the working resolution (the image is area-averaged by a whole factor,
 # which is 3x faster than an arbitrary one). The model mask carries ~320 px of information;
@@ -47,42 +46,7 @@ TRUST_MARGIN = 8
 MIN_PART_FRACTION = 0.005
 # Enclosed background smaller than this fraction of the object is noise, not a real hole.
 MAX_HOLE_FRACTION = 0.0002
-# Studio holes: backdrop-like means within HOLE_NOISE x the backdrop's noise (at least
-# HOLE_FLOOR, colours in [0, 1]) of it; a hole is a region of the model's object at least
-# MIN_HOLE_AREA of the working image whose median distance is within HOLE_MATCH x the
-# backdrop's own (measured HOLE_CLEARANCE px clear of the object), or HOLE_SLACK above it on a
-# nearly noiseless backdrop. Real holes measured 0.93-0.94 (necklace loops) and +0.07 levels (a
-# carton's slot on a clean render); the band of a white mug where its shading passes through
-# the sweep's colour 1.2-1.4, and +0.44 levels.
-HOLE_NOISE = 3.5
-HOLE_FLOOR = 3.0 / 255.0
-MIN_HOLE_AREA = 0.0005
-HOLE_MATCH = 1.15
-HOLE_SLACK = 0.2 / 255.0
-HOLE_CLEARANCE = 7
-# Studio gaps: a gap in the model's object (mask < 0.5, enclosed by it) is filled when at least
-# KEY_SHARE of it is faint in the mask (>= KEY_FAINT) and further than KEY_NOISE x the
-# backdrop's noise from it; its mask is raised to KEY_RAISE, so the guided filter still places
-# the edges.
-KEY_FAINT = 0.15
-KEY_NOISE = 6.0
-KEY_SHARE = 0.8
-KEY_RAISE = 0.75
-# A hole also takes the shadow cast into it, down to backdrop.SHADOW_FLOOR x the backdrop's
-# brightness and up to 2 x SHADOW_REACH working pixels from where the backdrop shows (a
-# necklace lying flat casts its drop shadow 30-40 px into its loop).
-SHADOW_REACH = 40
-# A strand (chain, cable) standing between reopened holes is at most this wide (working px).
-STRAND_WIDTH = 4
-# ...stands out from its blur by STRAND_CONTRAST x the holes' typical detail (pixel noise) and
-# runs for at least STRAND_MIN_AREA px.
-STRAND_CONTRAST = 4.0
-STRAND_MIN_AREA = 30
-# keep_shadow: darkening under SHADOW_NOISE x the backdrop's noise is not shadow; a shadow
-# reaches at most SHADOW_SPREAD x the object's longer side from it.
-SHADOW_NOISE = 3.0
-SHADOW_SPREAD = 0.3
-# With a known backdrop, the exact foreground colour takes over from blur-fusion's estimate
+# With a known background, the exact foreground colour takes over from blur-fusion's estimate
 # between these alphas.
 EXACT_FROM = 0.15
 EXACT_FULL = 0.5
@@ -90,67 +54,87 @@ EXACT_FULL = 0.5
 SNAP = 4
 
 
+@dataclass(frozen=True)
+class Prior:
+    """The soft [0, 1] mask a matte starts from, on the working grid, and an alpha `floor`
+    the matte may not go under there (None: no floor)."""
+
+    mask: np.ndarray
+    floor: np.ndarray | None = None
+
+
+class KnownBackground(Protocol):
+    """A background whose colour is known at every pixel of the image being matted (a studio
+    backdrop: imaging/studio.py's `Backdrop`)."""
+
+    def render(self, shape: tuple[int, int], factor: float = 1.0) -> np.ndarray:
+        """Its colour, float32 RGB in [0, 1], on a grid of `shape` (rows, columns) whose
+        pixels are `factor` x `factor` blocks of the image's pixels."""
+        ...
+
+    def correct_prior(self, image: np.ndarray, mask: np.ndarray, factor: int) -> Prior:
+        """The model's soft `mask` corrected by what the background explains of `image`
+        (float32 RGB in [0, 1]), both on such a grid."""
+        ...
+
+
 def refine_alpha(
-    rgb: np.ndarray, coarse: np.ndarray, backdrop: Backdrop | None = None
+    rgb: np.ndarray, coarse: np.ndarray, background: KnownBackground | None = None
 ) -> np.ndarray:
     """A full-resolution uint8 alpha from a soft [0, 1] mask of the same size.
 
     Solid 255 inside, 0 in the background, soft only along the object's edge; small
-    disconnected specks removed, thin attached parts kept. With a studio `backdrop` (seen
-    from this image), regions of the mask that show the exact backdrop colour are holes.
+    disconnected specks removed, thin attached parts kept. A known `background` corrects the
+    mask first (regions of it that show the background are holes).
     """
     if coarse.shape != rgb.shape[:2]:
         raise ValueError(f"mask shape {coarse.shape} does not match image {rgb.shape[:2]}")
-    grid = _Grid.for_shape(coarse.shape, WORK_SIDE)
-    guide = _to_float(grid.down(rgb))
-    prior = grid.down(coarse.astype(np.float32, copy=False))
-    strands = None
-    if backdrop is not None:
-        behind = backdrop.render(grid.shape, grid.factor) * np.float32(1.0 / 255.0)
-        prior, strands = _backdrop_prior(guide, prior, behind, backdrop.noise / 255.0)
+    grid = WorkGrid.for_shape(coarse.shape, WORK_SIDE)
+    guide = to_float(grid.down(rgb))
+    prior = Prior(grid.down(coarse.astype(np.float32, copy=False)))
+    if background is not None:
+        prior = background.correct_prior(guide, prior.mask, grid.factor)
     radius = grid.scaled(GUIDE_RADIUS)
 
     # Two rounds: the first snaps the model's edge to the image, the second re-fits the now
     # crisper matte and removes most of the haze the first leaves over flat background. The
     # second round's coefficients are the ones evaluated at full resolution.
-    alpha = _stretch(_snap_to_edges(guide, prior, radius))
+    alpha = _stretch(_snap_to_edges(guide, prior.mask, radius))
     coef = _guided_coefficients(guide, alpha, radius)
     alpha = _stretch(_apply_coefficients(coef, guide))
-    alpha = _trust_prior(alpha, prior, grid.scaled(TRUST_MARGIN))
+    alpha = _trust_prior(alpha, prior.mask, grid.scaled(TRUST_MARGIN))
     keep = _significant_parts(alpha, 2 * radius)
     alpha = _fill_small_holes(alpha * keep)
-    if strands is not None:
-        # The filter fades a thin strand of low contrast once the backdrop is cleared on
+    if prior.floor is not None:
+        # The filter fades a thin strand of low contrast once the background is cleared on
         # both sides of it (a grey chain on a grey sweep), and its broken links would go as
-        # specks; the backdrop says it is object.
-        alpha = np.maximum(alpha, strands)
+        # specks; the floor says it is object.
+        alpha = np.maximum(alpha, prior.floor)
     if grid.factor == 1:
-        return _snap(_to_uint8(alpha))
-    return _upsample_alpha(rgb, alpha, coef, keep, grid, strands)
+        return to_alpha(alpha)
+    return _upsample_alpha(rgb, alpha, coef, keep, grid, prior.floor)
 
 
 def estimate_foreground(
-    rgb: np.ndarray, alpha: np.ndarray, backdrop: Backdrop | None = None
+    rgb: np.ndarray, alpha: np.ndarray, background: KnownBackground | None = None
 ) -> np.ndarray:
     """The foreground colour of each pixel, with the background's colour taken out of the
     semi-transparent edge pixels (where it shows as a halo on any new background). With a
-    studio `backdrop` that colour is known exactly instead of estimated.
+    known `background` that colour is known exactly instead of estimated.
 
     Opaque pixels are returned unchanged; fully transparent ones are left as they are (their
     colour is irrelevant, `cutout` clears it).
     """
-    _check_alpha(rgb, alpha)
+    check_alpha(rgb, alpha)
     out = rgb.copy()
     # alpha - 1 wraps 0 to 255, so one comparison finds 1..254: the soft band.
     index = np.flatnonzero((alpha.ravel() - np.uint8(1)) < 254)
     if len(index) == 0:
         return out
-    grid = _Grid.for_shape(alpha.shape, FOREGROUND_SIDE)
-    image = _to_float(grid.down(rgb))
+    grid = WorkGrid.for_shape(alpha.shape, FOREGROUND_SIDE)
+    image = to_float(grid.down(rgb))
     a = grid.down(alpha).astype(np.float32) * (1.0 / 255.0)
-    behind = None
-    if backdrop is not None:
-        behind = backdrop.render(grid.shape, grid.factor) * np.float32(1.0 / 255.0)
+    behind = None if background is None else background.render(grid.shape, grid.factor)
     fg_mean, bg_mean = _blur_fusion_means(image, a, behind)
 
     ys, xs = np.divmod(index, alpha.shape[1])
@@ -160,7 +144,7 @@ def estimate_foreground(
     # Forte & Pitie's update: give the compositing residual to the foreground in proportion
     # to alpha, so pixels that are mostly background borrow their colour from the object.
     fg = f + a_px * (i_px - a_px * f - (1.0 - a_px) * b)
-    if backdrop is not None:
+    if background is not None:
         # The background is known, so the compositing equation solves for the foreground
         # outright; trusted where the object dominates (noise grows as 1 / alpha).
         exact = np.clip((i_px - (1.0 - a_px) * b) / np.maximum(a_px, 1e-3), 0.0, 1.0)
@@ -172,36 +156,10 @@ def estimate_foreground(
 
 def cutout(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """RGBA image; fully transparent pixels get colour 0 (smaller files, no hidden content)."""
-    _check_alpha(rgb, alpha)
+    check_alpha(rgb, alpha)
     rgba = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2RGBA)
     rgba[..., 3] = alpha
     return cv2.bitwise_and(rgba, rgba, mask=(alpha > 0).view(np.uint8))
-
-
-def cast_shadow(rgb: np.ndarray, alpha: np.ndarray, backdrop: Backdrop) -> np.ndarray:
-    """The object's shadow on a studio backdrop as a uint8 alpha of the image's size: how much
-    darker than the backdrop each pixel near the object is, where it has the backdrop's
-    chromaticity. Black at this alpha over the backdrop gives the photo back."""
-    _check_alpha(rgb, alpha)
-    grid = _Grid.for_shape(alpha.shape, WORK_SIDE)
-    image = grid.down(rgb).astype(np.float32)
-    behind = backdrop.render(grid.shape, grid.factor)
-    brightness = np.maximum(np.einsum("hwc,hwc->hw", behind, behind), 1.0)
-    gain = np.clip(np.einsum("hwc,hwc->hw", image, behind) / brightness, 0.0, 1.0)
-    off_colour = pixel_length(image - behind * gain[..., None])
-    # Darkening within the backdrop's noise is no shadow; nor is a pixel of another hue.
-    floor = SHADOW_NOISE * backdrop.noise / np.sqrt(brightness)
-    darkness = np.clip((1.0 - gain - floor) / np.maximum(1.0 - floor, 1e-3), 0.0, 1.0)
-    darkness[off_colour > max(SHADOW_NOISE * backdrop.noise, 255.0 * HOLE_FLOOR)] = 0.0
-    solid = (grid.down(alpha) >= 128).view(np.uint8)
-    if not solid.any():
-        return np.zeros_like(alpha)
-    ys, xs = np.nonzero(solid)
-    reach = SHADOW_SPREAD * max(np.ptp(xs), np.ptp(ys), 1)
-    near = cv2.distanceTransform(1 - solid, cv2.DIST_L2, 5) <= reach
-    darkness = cv2.GaussianBlur(darkness * near, (0, 0), 1.0)
-    shadow = cv2.resize(darkness, alpha.shape[::-1], interpolation=cv2.INTER_LINEAR)
-    return _snap(_to_uint8(shadow))
 
 
 def with_shadow(rgba: np.ndarray, shadow: np.ndarray) -> np.ndarray:
@@ -234,7 +192,7 @@ def composite(rgba: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Grid:
+class WorkGrid:
     """A working grid whose pixels are whole `factor` x `factor` blocks of the full image
     (a remainder of fewer than `factor` rows / columns joins the last block)."""
 
@@ -242,7 +200,7 @@ class _Grid:
     full: tuple[int, int]  # full (height, width)
 
     @classmethod
-    def for_shape(cls, shape: tuple[int, ...], side: int) -> _Grid:
+    def for_shape(cls, shape: tuple[int, ...], side: int) -> WorkGrid:
         return cls(max(1, round(max(shape[:2]) / side)), (shape[0], shape[1]))
 
     @property
@@ -355,129 +313,6 @@ def _trust_prior(alpha: np.ndarray, prior: np.ndarray, margin: int) -> np.ndarra
     return alpha
 
 
-def _backdrop_prior(
-    image: np.ndarray, prior: np.ndarray, behind: np.ndarray, noise: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The model's mask corrected by what the backdrop explains: its faint parts that cannot
-    be backdrop become object, its solid parts that show the backdrop become holes. Also the
-    alpha of the thin strands left standing between those holes (0 elsewhere)."""
-    distance = cv2.GaussianBlur(pixel_length(image - behind), (0, 0), 1.0)
-    # How much each pixel stands out from its own blur: a shadow has no detail of its own.
-    detail = pixel_length(image - cv2.GaussianBlur(image, (0, 0), 2.0))
-    prior = _fill_unexplained(prior, distance, noise)
-    opened = _reopen_holes(image, prior, behind, noise, distance, detail)
-    reopened = (prior >= 0.5) & (opened == 0.0)
-    return opened, _strands(image, opened, reopened, distance, detail, noise)
-
-
-def _strands(
-    image: np.ndarray,
-    prior: np.ndarray,
-    reopened: np.ndarray,
-    distance: np.ndarray,
-    detail: np.ndarray,
-    noise: float,
-) -> np.ndarray:
-    """Parts of the object at most STRAND_WIDTH px thin, next to a reopened hole, that
-    differ from the backdrop and stand out from their own blur well above the pixel noise
-    seen in the holes (a shadow does not); specks are left out."""
-    if reopened.sum() < 100:
-        return np.zeros_like(prior)
-    level = max(HOLE_NOISE * noise, HOLE_FLOOR)
-    # The holes' typical detail is pixel noise; a sample of them tells it.
-    sharp = max(level, STRAND_CONTRAST * float(np.median(detail[reopened][::7])))
-    marked = ((prior >= 0.5) & (distance > level) & (detail > sharp)).view(np.uint8)
-    wide = cv2.morphologyEx(marked, cv2.MORPH_OPEN, _disk(STRAND_WIDTH // 2 + 1))
-    near = cv2.dilate(reopened.view(np.uint8), _disk(STRAND_WIDTH))
-    thin = (marked > wide) & (near > 0)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(thin.view(np.uint8), 8)
-    lut = (stats[:, cv2.CC_STAT_AREA] >= STRAND_MIN_AREA).astype(np.float32)
-    lut[0] = 0.0
-    strand = cv2.dilate(lut[labels], np.ones((3, 3), np.uint8))
-    # Its alpha: how far each pixel is from what lies around the strand (the backdrop, or
-    # the shadow on it) against the strand's own core, so its anti-aliased sides come out soft.
-    around = np.float32(1.0) - strand
-    sigma = float(STRAND_WIDTH)
-    behind_it = (
-        cv2.GaussianBlur(image * around[..., None], (0, 0), sigma)
-        / np.maximum(cv2.GaussianBlur(around, (0, 0), sigma), 1e-3)[..., None]
-    )
-    contrast = pixel_length(image - behind_it)
-    core = cv2.dilate(contrast, np.ones((2 * STRAND_WIDTH + 1,) * 2, np.uint8))
-    return strand * np.clip(contrast / np.maximum(core, 1e-6), 0.0, 1.0)
-
-
-def _fill_unexplained(prior: np.ndarray, distance: np.ndarray, noise: float) -> np.ndarray:
-    """Fill the gaps the model leaves inside an object where no backdrop shows: a white car
-    or shoe on a light sweep, whose body the low-resolution model half misses. A gap is filled
-    when nearly all of it is faint in the model yet clearly not the backdrop; a gap showing
-    the backdrop (a mug's handle) stays, and so does anything open to the outside (a contact
-    shadow differs from the backdrop too)."""
-    level = KEY_NOISE * max(noise, HOLE_FLOOR / HOLE_NOISE)
-    gaps = (prior < 0.5).view(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=4)
-    if count <= 2:
-        return prior
-    unexplained = ((prior >= KEY_FAINT) & (distance > level)).ravel()
-    share = np.bincount(labels.ravel(), weights=unexplained, minlength=count)
-    share /= np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
-    filled = share >= KEY_SHARE
-    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    filled[np.unique(border)] = False
-    filled[0] = False  # the object itself
-    if not filled.any():
-        return prior
-    return np.where(filled[labels], np.maximum(prior, np.float32(KEY_RAISE)), prior)
-
-
-def _reopen_holes(
-    image: np.ndarray,
-    prior: np.ndarray,
-    behind: np.ndarray,
-    noise: float,
-    distance: np.ndarray,
-    detail: np.ndarray,
-) -> np.ndarray:
-    """Clear the parts of the model's object that show the backdrop itself: its colour there,
-    and its noise (a white label on a white sweep differs from it by its shading, so its
-    typical distance to the backdrop is well above the backdrop's own)."""
-    level = max(HOLE_NOISE * noise, HOLE_FLOOR)
-    clear = cv2.erode((prior < 0.1).view(np.uint8), _disk(HOLE_CLEARANCE)).view(bool)
-    typical = float(np.median(distance[clear])) if clear.sum() >= 100 else noise
-    candidates = ((distance < level) & (prior >= 0.5)).view(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=4)
-    min_area = MIN_HOLE_AREA * prior.size
-    match = max(HOLE_MATCH * typical, typical + HOLE_SLACK)
-    holes = np.zeros(count, bool)
-    for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= min_area):
-        if label:
-            holes[label] = np.median(distance[labels == label]) <= match
-    if not holes.any():
-        return prior
-    hole = _with_shadows(holes[labels], image, behind, detail, level, prior >= 0.5)
-    return np.where(hole, np.float32(0.0), prior)
-
-
-def _with_shadows(
-    hole: np.ndarray,
-    image: np.ndarray,
-    behind: np.ndarray,
-    detail: np.ndarray,
-    level: float,
-    inside: np.ndarray,
-) -> np.ndarray:
-    """Grow holes over the shadow the object casts into them: the backdrop darkened (same
-    chromaticity, at least SHADOW_FLOOR of its brightness) and smooth, unlike a thin dark
-    strand of the object itself, which stands out from its own blur."""
-    gain, off_colour = shadow_fit(image, behind)
-    shadow = (off_colour < level) & (detail < level) & (gain >= SHADOW_FLOOR) & inside
-    grown = hole.view(np.uint8)
-    reach = shadow.view(np.uint8) | grown
-    for _ in range(SHADOW_REACH):
-        grown = cv2.dilate(grown, np.ones((5, 5), np.uint8)) & reach
-    return grown.view(bool)
-
-
 def _significant_parts(alpha: np.ndarray, rim: int) -> np.ndarray:
     """A 0/1 float map of the parts worth keeping, with their soft rims: components of the
     opaque core smaller than MIN_PART_FRACTION of the largest are dropped with their halo.
@@ -516,7 +351,7 @@ def _upsample_alpha(
     alpha: np.ndarray,
     coef: np.ndarray,
     keep: np.ndarray,
-    grid: _Grid,
+    grid: WorkGrid,
     floor: np.ndarray | None = None,
 ) -> np.ndarray:
     """Evaluate the guided filter at full resolution where the matte is soft; elsewhere the
@@ -537,12 +372,12 @@ def _upsample_alpha(
     q = _stretch(q) * np.clip(keep_px[:, 0], 0.0, 1.0)
     if floor is not None:
         q = np.maximum(q, _sample([floor], xs, ys, grid)[0][:, 0])
-    out.ravel()[index] = _snap(_to_uint8(q))
+    out.ravel()[index] = to_alpha(q)
     return out
 
 
 def _sample(
-    maps: list[np.ndarray], xs: np.ndarray, ys: np.ndarray, grid: _Grid
+    maps: list[np.ndarray], xs: np.ndarray, ys: np.ndarray, grid: WorkGrid
 ) -> list[np.ndarray]:
     """Bilinear samples of working-grid float maps (each H x W or H x W x c, c <= 4) at the
     full-resolution pixel centres (xs, ys); one (N, c) array per map."""
@@ -596,7 +431,8 @@ def _blur_fusion_means_pass(
 # --- small helpers -------------------------------------------------------------------------
 
 
-def _check_alpha(rgb: np.ndarray, alpha: np.ndarray) -> None:
+def check_alpha(rgb: np.ndarray, alpha: np.ndarray) -> None:
+    """Refuse (ValueError) an alpha that is not uint8 of `rgb`'s size."""
     if alpha.dtype != np.uint8 or alpha.shape != rgb.shape[:2]:
         raise ValueError(
             f"alpha must be uint8 of the image's size {rgb.shape[:2]}, got {alpha.dtype} "
@@ -604,8 +440,14 @@ def _check_alpha(rgb: np.ndarray, alpha: np.ndarray) -> None:
         )
 
 
-def _to_float(rgb: np.ndarray) -> np.ndarray:
+def to_float(rgb: np.ndarray) -> np.ndarray:
+    """uint8 colours as float32 in [0, 1]."""
     return rgb.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def to_alpha(x: np.ndarray) -> np.ndarray:
+    """A [0, 1] float map as a uint8 alpha, within SNAP of 0 or 255 snapped to it."""
+    return _snap(_to_uint8(x))
 
 
 def _to_uint8(x: np.ndarray) -> np.ndarray:

@@ -12,16 +12,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photofix.imaging.backdrop import (
-    PART_REACH,
-    RIM_OPEN,
-    Backdrop,
-    in_shadow,
-    shows_backdrop,
-    unexplained_parts,
-)
 from photofix.imaging.geometry import fit_size, shrink
 from photofix.imaging.protocols import SaliencyModel
+from photofix.imaging.studio import Backdrop, BackdropView, part_room
 
 Box = tuple[int, int, int, int]
 
@@ -250,9 +243,9 @@ def look_closer(
     if backdrop is not None:
         square = (mx0, my0, mx1, my1)
         roi = np.s_[my0:my1, mx0:mx1]
-        image, behind = _on_backdrop(rgb, found.scale, square, backdrop)
+        view = _backdrop_view(rgb, found.scale, square, backdrop)
         added = (mask[roi] >= CORE_LEVEL) & (found.mask[roi] < CORE_LEVEL)
-        cast = added & in_shadow(image, behind, backdrop.noise)
+        cast = added & view.in_shadow()
         mask[roi][cast] = found.mask[roi][cast]
     mask = _keep_lost_chunks(found.mask, mask, CLOSER_DEPTH * side, CLOSER_THICKNESS * side)
     closer = _analyse(mask)
@@ -307,11 +300,11 @@ def complete_on_backdrop(
     if region is None:
         return found
     mx0, my0, mx1, my1 = region
-    image, behind = _on_backdrop(rgb, found.scale, region, backdrop)
+    view = _backdrop_view(rgb, found.scale, region, backdrop)
     roi = np.s_[my0:my1, mx0:mx1]
     mask = found.mask[roi]
-    shown = shows_backdrop(image, behind, backdrop.noise)
-    parts = unexplained_parts(image, mask, behind, backdrop.noise, shown)
+    shown = view.shows_backdrop()
+    parts = view.unexplained_parts(mask, shown)
     completed = found.mask.copy()
     completed[roi] = np.where(parts, np.maximum(mask, COMPLETE_LEVEL), mask)
     # The box: the mask's soft halo where the photo plainly shows the backdrop is no subject
@@ -325,20 +318,18 @@ def complete_on_backdrop(
     return SubjectDetection(bbox, completed, found.confidence, found.scale)
 
 
-def _on_backdrop(
+def _backdrop_view(
     rgb: np.ndarray, scale: tuple[float, float], region: Box, backdrop: Backdrop
-) -> tuple[np.ndarray, np.ndarray]:
-    """The photo under a `region` of mask pixels, shrunk onto them, and the backdrop behind
-    it: float RGB in [0, 1], both of the region's size."""
+) -> BackdropView:
+    """The photo under a `region` of mask pixels, shrunk onto them, as the `backdrop`
+    explains it."""
     mx0, my0, mx1, my1 = region
     px0, py0, px1, py1 = _photo_region(region, scale, rgb.shape[1], rgb.shape[0])
     cols, rows = mx1 - mx0, my1 - my0
-    image = shrink(rgb[py0:py1, px0:px1, :3], (cols, rows)).astype(np.float32)
-    image *= np.float32(1.0 / 255.0)
+    image = shrink(rgb[py0:py1, px0:px1, :3], (cols, rows))
     fx, fy = (px1 - px0) / cols, (py1 - py0) / rows
     to_photo = np.array([[fx, 0.0, px0 + 0.5 * fx - 0.5], [0.0, fy, py0 + 0.5 * fy - 0.5]])
-    behind = backdrop.in_crop(to_photo).render((rows, cols)) * np.float32(1.0 / 255.0)
-    return image, behind
+    return backdrop.in_crop(to_photo).view(image)
 
 
 def _photo_region(region: Box, scale: tuple[float, float], width: int, height: int) -> Box:
@@ -355,12 +346,13 @@ def _photo_region(region: Box, scale: tuple[float, float], width: int, height: i
 
 
 def _reach_region(mask: np.ndarray) -> Box | None:
-    """The mask's object (>= 0.5) with room around it for what `unexplained_parts` may add."""
+    """The mask's object (>= 0.5) with room around it for the parts the backdrop cannot
+    explain (`BackdropView.unexplained_parts`)."""
     box = _box_of(mask >= CORE_LEVEL)
     if box is None:
         return None
     x0, y0, x1, y1 = box
-    room = int(np.ceil(PART_REACH * max(x1 - x0, y1 - y0))) + RIM_OPEN
+    room = part_room(max(x1 - x0, y1 - y0))
     rows, cols = mask.shape
     return max(0, x0 - room), max(0, y0 - room), min(cols, x1 + room), min(rows, y1 + room)
 
@@ -425,11 +417,11 @@ def frame_box(bbox: Box, image_shape: tuple[int, ...], framing: Framing, *, pad:
     return (x0, y0, x1, y1)
 
 
-def estimate_tilt(rgb: np.ndarray, mask: np.ndarray) -> float:
+def estimate_tilt(mask: np.ndarray) -> float:
     """Clockwise rotation in degrees (|a| <= MAX_TILT) that makes a boxy product upright;
     positive when the product leans counter-clockwise. 0.0 when unsure or not a box (round
-    fruit, bottles, mugs, a hand holding the product...). `rgb` is accepted for future use of
-    image edges; the mask's straight sides are precise enough at the working resolution."""
+    fruit, bottles, mugs, a hand holding the product...). Read off the subject's soft `mask`:
+    its straight sides are precise enough at the working resolution."""
     contour = _main_contour(mask)
     if contour is None:
         return 0.0

@@ -1,5 +1,6 @@
-"""Studio backdrops: the smooth background model, and what the matting does with it (holes
-reopened with the shadow cast into them, white-on-white kept whole, exact de-spill)."""
+"""Studio backdrops: the smooth background model, and what it explains: to the matting (holes
+reopened with the shadow cast into them, white-on-white kept whole, exact de-spill), to the
+subject (parts the model missed, where its box ends) and for keep_shadow (the cast shadow)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from photofix.imaging import matting, subject
-from photofix.imaging.backdrop import fit_backdrop
+from photofix.imaging import matting, studio, subject
+from photofix.imaging.studio import LEVEL, fit_backdrop
 from tests.imaging.test_matting import background, composite, low_res_mask, product_colours
 
 SIZE = (900, 1200)  # rows, columns
@@ -61,15 +62,15 @@ def test_a_sweep_is_modelled_to_within_its_noise():
     alpha = disc(200, CENTRE)
     image = composite(product_colours(*SIZE, rng), behind, alpha)
     found = fit_backdrop(image, low_res_mask(alpha))
-    assert found is not None and found.noise < 2.5
-    rendered = found.render(SIZE)
+    assert found is not None and found.noise < 2.5 * LEVEL
+    rendered = found.render(SIZE) / LEVEL  # in levels, as the sweep was made
     outside = disc(260, CENTRE) == 0
     assert np.abs(rendered[outside] - behind[outside]).mean() < 1.5
 
     # Seen from a crop (a shift; the grid a matte works on is 2 px blocks) it is the same.
     x0, y0 = 300, 200
     crop = found.in_crop(np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]))
-    half = crop.render((200, 300), factor=2.0)
+    half = crop.render((200, 300), factor=2.0) / LEVEL
     assert np.abs(half - rendered[y0 + 1 : y0 + 400 : 2, x0 + 1 : x0 + 600 : 2]).max() < 1.0
 
 
@@ -232,7 +233,7 @@ def test_the_contact_shadow_is_kept_as_soft_alpha():
     found = fit_backdrop(image, low_res_mask(truth))
     assert found is not None
 
-    shadow = matting.cast_shadow(image, alpha, found).astype(np.float32) / 255.0
+    shadow = studio.cast_shadow(image, alpha, found).astype(np.float32) / 255.0
     visible = (darkness > 0.1) & (truth == 0)
     assert np.abs(shadow[visible] - darkness[visible]).mean() < 0.05
     assert shadow[disc(420, CENTRE) == 0].mean() < 0.005  # nothing far from the object
@@ -243,6 +244,56 @@ def test_the_contact_shadow_is_kept_as_soft_alpha():
     relit = rgba[..., :3] * a + clean * (1.0 - a)
     assert np.abs(relit[visible] - image[visible]).mean() < 3.0
     assert np.array_equal(rgba[alpha == 255], matting.cutout(image, alpha)[alpha == 255])
+
+
+def shade_and_tint_scene(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A dark box on the sweep with, to its left, the sweep darkened to 70 % (a shadow) and,
+    to its right, the sweep as dark but of another hue (a prop, a reflection: no shadow)."""
+    height, width = SIZE
+    yy, xx = np.mgrid[0:height, 0:width]
+    rows = (yy >= 300) & (yy < 600)
+    parts = {
+        "shade": rows & (xx >= 200) & (xx < 500),
+        "box": rows & (xx >= 500) & (xx < 700),
+        "tint": rows & (xx >= 700) & (xx < 1000),
+    }
+    image = sweep(rng)
+    image[parts["shade"]] *= 0.7
+    image[parts["tint"]] *= np.float32([0.9, 0.7, 0.45])
+    image[parts["box"]] = (30, 40, 90)
+    return image.clip(0, 255).astype(np.uint8), parts
+
+
+def test_a_shadow_is_the_backdrop_darkened_in_its_own_hue():
+    image, parts = shade_and_tint_scene(np.random.default_rng(14))
+    covered = (parts["shade"] | parts["box"] | parts["tint"]).astype(np.float32)
+    backdrop = fit_backdrop(image, low_res_mask(covered))
+    assert backdrop is not None
+    view = backdrop.view(image)
+    inner = {name: cv2.erode(p.view(np.uint8), np.ones((9, 9))) > 0 for name, p in parts.items()}
+    clear = cv2.erode((covered == 0).view(np.uint8), np.ones((9, 9))) > 0
+    shadow, shown = view.in_shadow(), view.shows_backdrop()
+    assert shadow[inner["shade"]].mean() > 0.99 and shown[clear].mean() > 0.99
+    assert shadow[inner["tint"]].mean() < 0.01 and shown[inner["tint"]].mean() < 0.01
+    # (Sensor noise alone darkens a few clear pixels past the level, one by one.)
+    assert shadow[clear].mean() < 0.05 and shown[inner["shade"]].mean() < 0.01
+
+
+def test_the_kept_shadow_measures_the_shadow_models_own_darkening():
+    """One shadow model: the alpha kept for keep_shadow is the darkening the shadow model
+    measures (the same gain on the same scale), and a pixel of another hue is none."""
+    image, parts = shade_and_tint_scene(np.random.default_rng(15))
+    covered = (parts["shade"] | parts["box"] | parts["tint"]).astype(np.float32)
+    backdrop = fit_backdrop(image, low_res_mask(covered))
+    assert backdrop is not None
+    gain, _ = backdrop.view(image).shadow_fit()
+    alpha = parts["box"].view(np.uint8) * np.uint8(255)
+    kept = studio.cast_shadow(image, alpha, backdrop).astype(np.float32) / 255.0
+    # Within the kept shadow's reach of the box (SHADOW_SPREAD x its longer side).
+    near = np.s_[310:590, 450:490]
+    assert np.median(1.0 - gain[near]) == pytest.approx(0.3, abs=0.02)
+    assert np.abs(kept[near] - (1.0 - gain[near])).mean() < 0.03
+    assert kept[310:590, 710:750].max() == 0.0
 
 
 def carton_scene(
