@@ -20,7 +20,7 @@ from photofix.pipelines import PROCESSING_TYPES, PRODUCT_MARGIN, PipelineOptions
 def drawn_square_on_a_checkerboard() -> np.ndarray:
     """10 x 10 grey-and-white checkerboard with a black square (a drawing test image): the
     studio backdrop fit's candidates sit at the corners, so its normal equations were
-    singular (numpy LinAlgError in backdrop._least_squares)."""
+    singular (numpy LinAlgError in studio._least_squares)."""
     image = Image.new("RGB", (10, 10), "white")
     for x in range(10):
         for y in range(x % 2, 10, 2):
@@ -40,7 +40,7 @@ def square_on_transparency(angle: float) -> Callable[[], np.ndarray]:
     def make() -> np.ndarray:
         """A red square (turned `angle` degrees) drawn on a transparent canvas: an RGBA crop
         reached the RGB-only matting (ValueError broadcasting (H,W,4) with (H,W,3) in
-        matting._backdrop_prior)."""
+        BackdropView.corrected_prior)."""
         image = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
         ImageDraw.Draw(image).regular_polygon(((50, 50), 25), 4, rotation=angle, fill="red")
         return np.asarray(image)
