@@ -128,7 +128,7 @@ def test_sniffing_uses_bytes_not_names() -> None:
     [
         pytest.param(save(Image.new("P", (8, 8)), "GIF"), id="gif"),
         pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", id="pdf"),
-        pytest.param(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", id="heic"),
+        pytest.param(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2", id="mp4"),
         pytest.param(b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', id="svg"),
         pytest.param(b"hello, world; definitely not an image", id="text"),
         pytest.param(b"BM this is text that starts like a bitmap", id="bm-text"),

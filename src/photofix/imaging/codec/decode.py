@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from photofix.errors import InvalidImage
-from photofix.imaging.codec import colour, exif, jpeg, png, raw, tiff
+from photofix.imaging.codec import colour, exif, heif, jpeg, png, raw, tiff
 from photofix.imaging.codec.limits import ImageLimits, check_byte_size
 from photofix.imaging.codec.pillow import open_image, pillow_errors
 from photofix.imaging.codec.sniff import sniff_format
@@ -62,9 +62,9 @@ def validate(data: bytes, limits: ImageLimits) -> ImageInfo:
     layout = png.read_layout(data, limits) if fmt == "png" else None
     if layout is not None:
         data = png.default_image(data, layout)
-    if fmt == "jpeg":
-        jpeg.check_frame(data, limits)
+    _check_header(data, fmt, limits)
     im = open_image(data, fmt, limits)
+    turned = _turned_by_decoder(im, fmt)
     colour.check_mode(im)
     if layout is not None:
         png.check_pixel_stream(layout)
@@ -74,6 +74,8 @@ def validate(data: bytes, limits: ImageLimits) -> ImageInfo:
     else:
         with pillow_errors(fmt):
             _load(im)
+    if turned is not None:
+        return ImageInfo(fmt, *heif.stored_size(im.size, turned), turned)
     return ImageInfo(fmt, im.width, im.height, exif.orientation(im))
 
 
@@ -87,9 +89,9 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
     if layout is not None:
         png.check_pixel_stream(layout)
         data = png.default_image(data, layout)
-    if fmt == "jpeg":
-        jpeg.check_frame(data, limits)
+    _check_header(data, fmt, limits)
     im = open_image(data, fmt, limits)
+    turned = _turned_by_decoder(im, fmt)
     colour.check_mode(im)
     size = im.size
     if fmt == "jpeg":
@@ -104,12 +106,28 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
             pixels, converted = _to_srgb_array(im)
     if pixels.shape[1::-1] != size:
         raise InvalidImage(f"{fmt} image decodes to another size than its header gives")
+    if turned is not None:
+        return _decoded(pixels, fmt, turned, converted)
     return _decoded(exif.upright(pixels, orientation), fmt, orientation, converted)
 
 
 def _sniff_within_limits(data: bytes, limits: ImageLimits) -> str:
     check_byte_size(data, limits)
     return sniff_format(data)
+
+
+def _check_header(data: bytes, fmt: str, limits: ImageLimits) -> None:
+    """The stored size against the limits where Pillow's open would not say it first."""
+    if fmt == "jpeg":
+        jpeg.check_frame(data, limits)
+    elif fmt in ("heif", "avif"):
+        heif.check_header(data, limits)
+
+
+def _turned_by_decoder(im: Image.Image, fmt: str) -> int | None:
+    """The orientation the decoder itself applies (libheif: irot/imir), read before load(),
+    after which pillow-heif drops its record; None where the codec applies EXIF's."""
+    return heif.orientation(im) if fmt == "heif" else None
 
 
 def _load(im: Image.Image) -> None:

@@ -8,7 +8,8 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PIL import Image, UnidentifiedImageError
+import pillow_heif
+from PIL import AvifImagePlugin, Image, ImageFile, UnidentifiedImageError
 
 from photofix.errors import ImageTooLarge, InvalidImage, PhotofixError, UnsupportedFormat
 from photofix.imaging.codec.limits import ImageLimits, check_size
@@ -22,6 +23,13 @@ _PIL_NAMES = {
     "tiff": "TIFF",
     "sgi": "SGI",
 }
+# Opened by their plugin class, not Image.open: pillow-heif's opener would be registered for the
+# whole process, and Pillow's AVIF check of the major brand alone refuses files libavif reads
+# (sniff has checked the brands).
+_PLUGIN_CLASSES: dict[str, type[ImageFile.ImageFile]] = {
+    "heif": pillow_heif.HeifImageFile,
+    "avif": AvifImagePlugin.AvifImageFile,
+}
 # How Pillow words "a valid file of a kind it does not decode" (as against broken bytes).
 _UNSUPPORTED_WORDING = (
     "unsupported",
@@ -30,6 +38,8 @@ _UNSUPPORTED_WORDING = (
     "unknown pixel mode",
     "unknown raw mode",
 )
+# libheif's words for a decode its security limits (the header's size, memory) refuse.
+_TOO_LARGE_WORDING = ("security limit exceeded", "memory allocation error")
 # ...but some header values no writer uses get the same words: those files are broken. BMP
 # depths are 1, 2, 4, 8, 16, 24, 32, 64 (0: embedded JPEG/PNG), compressions 0-6 and 11-13
 # (OS/2 CMYK), and a palette holds at most 65536 colours.
@@ -53,6 +63,8 @@ def pillow_errors(fmt: str) -> Iterator[None]:
         raise ImageTooLarge("image needs more memory than is available to decode") from exc
     except Exception as exc:  # any bytes reach Pillow: every failure is the input's
         text = str(exc)
+        if any(words in text.lower() for words in _TOO_LARGE_WORDING):
+            raise ImageTooLarge(f"{fmt} image is larger than allowed to decode ({text})") from exc
         if _names_a_variant(text):
             raise UnsupportedFormat(f"this {fmt} variant is not supported ({text})") from exc
         raise InvalidImage(f"{fmt} image is corrupt or truncated: {text}") from exc
@@ -92,6 +104,9 @@ def open_image(data: bytes, fmt: str, limits: ImageLimits) -> Image.Image:
 
 
 def _open(data: bytes, fmt: str, max_pixels: int) -> Image.Image:
+    plugin = _PLUGIN_CLASSES.get(fmt)
+    if plugin is not None:  # header only: both libraries parse the boxes, decode on load()
+        return plugin(io.BytesIO(data))
     threshold = Image.MAX_IMAGE_PIXELS
     if threshold is None or max_pixels <= threshold:
         return Image.open(io.BytesIO(data), formats=[_PIL_NAMES[fmt]])

@@ -1,11 +1,13 @@
-"""Which format the bytes are, from their magic numbers alone: the file name is never trusted."""
+"""Which format the bytes are, from their magic numbers alone: the file name is never trusted.
+
+MPO (a phone's dual-camera JPEG) is JPEG: its first frame is the image."""
 
 from __future__ import annotations
 
 from photofix.errors import InvalidImage, UnsupportedFormat
 from photofix.imaging.codec.tiff import first_ifd
 
-FORMATS = ("jpeg", "png", "bmp", "webp", "tiff", "sgi", "raw")
+FORMATS = ("jpeg", "png", "bmp", "webp", "tiff", "sgi", "raw", "heif", "avif")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TIFF_MAGICS = frozenset({b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"})
@@ -13,8 +15,16 @@ TIFF_MAGICS = frozenset({b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"})
 _RAW_MAGICS = (b"IIRO", b"IIRS", b"MMOR", b"IIU\x00", b"FUJIFILMCCD-RAW")
 _BMP_DIB_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})  # the headers Pillow reads
 _MIN_BYTES = 12  # nothing shorter can hold any supported header
+# ISO-BMFF (ftyp) brands: AVIF (AV1 in HEIF), and HEIF with HEVC or generic image brands.
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_HEIF_GENERIC_BRANDS = frozenset({b"mif1", b"msf1", b"mif2"})  # HEIF, any codec
+_MAX_BRANDS = 64  # real files list a handful
 
-_SUPPORTED_TEXT = "send JPEG, PNG, BMP, WebP, TIFF, SGI or camera RAW (DNG, CR2, NEF, ARW)"
+_SUPPORTED_TEXT = (
+    "send JPEG, PNG, BMP, WebP, TIFF, SGI or camera RAW (DNG, CR2, NEF, ARW); "
+    "also HEIC/HEIF and AVIF"
+)
 _KNOWN_UNSUPPORTED = (
     (b"GIF8", "GIF"),
     (b"%PDF", "PDF"),
@@ -44,6 +54,8 @@ def sniff_format(data: bytes) -> str:
         return "raw" if _tiff_is_camera_raw(data) else "tiff"
     if any(head.startswith(magic) for magic in _RAW_MAGICS) or head[4:12] == b"ftypcrx ":
         return "raw"
+    if head[4:8] == b"ftyp" and (iso := _iso_image_format(data)) is not None:
+        return iso
     raise UnsupportedFormat(f"{_describe_unsupported(head)} is not supported; {_SUPPORTED_TEXT}")
 
 
@@ -74,6 +86,24 @@ def _tiff_is_camera_raw(data: bytes) -> bool:
     return _TAG_MAKE in ifd and (preview or _TAG_SUBIFDS in ifd)
 
 
+def _iso_image_format(data: bytes) -> str | None:
+    """ "avif" or "heif" from an ftyp box's brands, as libavif and libheif tell them: a specific
+    major brand decides, else the compatible brands (AVIF files also list mif1)."""
+    size = int.from_bytes(data[:4], "big")
+    end = min(size if size >= 16 else 16, len(data), 16 + 4 * _MAX_BRANDS)
+    major = bytes(data[8:12])
+    brands = [major] + [bytes(data[i : i + 4]) for i in range(16, end - 3, 4)]
+    if major in _AVIF_BRANDS:
+        return "avif"
+    if major in _HEIF_BRANDS:
+        return "heif"
+    if _AVIF_BRANDS.intersection(brands):
+        return "avif"
+    if (_HEIF_BRANDS | _HEIF_GENERIC_BRANDS).intersection(brands):
+        return "heif"
+    return None
+
+
 def _bmp_info_size(head: bytes) -> int:
     return int.from_bytes(head[14:18], "little")
 
@@ -88,5 +118,5 @@ def _describe_unsupported(head: bytes) -> str:
             "read, or a corrupt BMP)"
         )
     if head[4:8] == b"ftyp":
-        return f"ISO media ({head[8:12].decode('latin-1').strip()}, e.g. HEIC/AVIF)"
+        return f"ISO media of brand {head[8:12].decode('latin-1').strip()!r} (video or audio?)"
     return "this file type"
