@@ -22,13 +22,17 @@ from photofix.imaging.codec.limits import ImageLimits, check_size
 
 _MAX_BOXES = 4096  # per level; real files have tens (a 48 MP grid: a few hundred items)
 _TRANSPOSING = frozenset({5, 6, 7, 8})
+# HEVC and AV1 code whole blocks: an encoder's ispe may be the coded size, up to a 64-pixel
+# block past the image its clap box crops out (libheif pads a 4104x16 image to 4104x64).
+_CODED_BLOCK = 64
 
 
 def check_header(data: bytes, limits: ImageLimits) -> None:
-    """The primary image's stored size (its `ispe`) against the limits. A file whose boxes do
-    not lead to one is left to the decoder, which refuses it as broken."""
+    """The primary image's stored size (its `ispe`) against the limits, with a coded block's
+    slack (the decoder's header-only open then gives the exact size, which is checked too). A
+    file whose boxes do not lead to an ispe is left to the decoder, which refuses it as broken."""
     size = primary_size(data)
-    if size is not None:
+    if size is not None and (min(size) <= 0 or max(size) > limits.max_side + _CODED_BLOCK):
         check_size(*size, limits)
 
 

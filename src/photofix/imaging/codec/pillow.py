@@ -37,6 +37,7 @@ _UNSUPPORTED_WORDING = (
     "cannot handle",
     "unknown pixel mode",
     "unknown raw mode",
+    "has not been built in",  # libheif: a codec its build lacks (AV1 in pillow-heif's wheel)
 )
 # libheif's words for a decode its security limits (the header's size, memory) refuse.
 _TOO_LARGE_WORDING = ("security limit exceeded", "memory allocation error")
