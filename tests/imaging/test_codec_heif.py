@@ -169,6 +169,15 @@ def test_heic_whose_stream_is_larger_than_its_header_is_413() -> None:
             call(data, LIMITS)
 
 
+def test_avif_whose_stream_is_larger_than_its_header_is_413() -> None:
+    """libavif would decode the whole AV1 frame and scale it to the header's size (a 1 KB file
+    can code 16384 x 16384): the sequence header's frame size is checked before it runs."""
+    data = with_ispe(avif(np.zeros((16, 4160, 3), np.uint8), quality=30), 64, 64)
+    for call in (codec.validate, codec.decode):
+        with pytest.raises(ImageTooLarge, match="codes a 4160x16-pixel frame"):
+            call(data, LIMITS)
+
+
 @pytest.mark.parametrize("fmt", ISO_FORMATS)
 def test_a_header_smaller_than_the_image_is_never_a_500(fmt: str) -> None:
     data = with_ispe(WRITE[fmt](quadrants(128, 64)), 100, 50)
