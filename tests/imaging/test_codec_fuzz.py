@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable
 
 import numpy as np
+import pillow_heif
 import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
@@ -273,6 +274,38 @@ def dng_sample(draw: Draw, rng: np.random.Generator, width: int, height: int) ->
     return Sample(data, "raw", 0, 0, 0, False)  # LibRaw reports the size and orientation
 
 
+def iso_sample(draw: Draw, rng: np.random.Generator, width: int, height: int) -> Sample:
+    """HEIC (pillow-heif, libheif's irot/imir for the orientation) or AVIF (Pillow, EXIF
+    orientation): lossy, so sizes, orientation and transparency are what must hold."""
+    fmt = draw(st.sampled_from(["heif", "avif"]))
+    orientation = draw(ORIENTATIONS)
+    alpha = draw(st.sampled_from([None, "binary", "soft"]))
+    rgb = pixels(rng, width, height, 3)
+    im = Image.fromarray(rgb if alpha is None else with_alpha(rgb, rng, alpha))
+    quality = draw(st.sampled_from([10, 50, 90]))
+    exif = exif_block(orientation) if orientation != 1 else None
+    if fmt == "avif":
+        data = save(im, "AVIF", quality=quality, speed=10, **({"exif": exif} if exif else {}))
+    else:
+        heif_file = pillow_heif.from_pillow(im)
+        if exif:
+            heif_file.info["exif"] = exif
+        out = io.BytesIO()
+        heif_file.save(out, quality=quality)
+        data = out.getvalue()
+    return Sample(data, fmt, width, height, orientation, None if alpha else False)
+
+
+def mpo_sample(draw: Draw, rng: np.random.Generator, width: int, height: int) -> Sample:
+    """A phone's dual-camera JPEG: the first frame is the image, the second another size."""
+    orientation = draw(ORIENTATIONS)
+    frames = [Image.fromarray(pixels(rng, w, h, 3)) for w, h in ((width, height), (9, 7))]
+    data = save(
+        frames[0], "MPO", save_all=True, append_images=frames[1:], exif=exif_block(orientation)
+    )
+    return Sample(data, "jpeg", width, height, orientation)
+
+
 WRITERS = {
     "png": png_sample,
     "jpeg": jpeg_sample,
@@ -282,6 +315,8 @@ WRITERS = {
     "tiff-tifffile": tiff_tifffile_sample,
     "sgi": sgi_sample,
     "dng": dng_sample,
+    "heif-avif": iso_sample,
+    "mpo": mpo_sample,
 }
 
 
@@ -429,7 +464,35 @@ FIXED_FIELDS = {
 }
 
 
+ISO_CONTAINERS = {b"meta": 4, b"iprp": 0, b"ipco": 0, b"iinf": 6, b"dinf": 0}
+
+
+def iso_fields(data: bytes, start: int = 0, end: int | None = None) -> tuple[list[int], list[int]]:
+    """(box starts, offsets of box sizes and of the ispe, pitm and iloc fields): the box tree
+    walked by its sizes."""
+    end = len(data) if end is None else end
+    starts, fields, pos = [], [], start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        if size < 8 or pos + size > end:
+            break
+        starts.append(pos)
+        fields.append(pos)
+        if kind in ISO_CONTAINERS:
+            inner = iso_fields(data, pos + 8 + ISO_CONTAINERS[kind], pos + size)
+            starts += inner[0]
+            fields += inner[1]
+        elif kind == b"ispe":
+            fields += [pos + 12, pos + 16]  # width, height
+        elif kind in (b"pitm", b"iloc", b"ipma", b"infe"):
+            fields += list(range(pos + 8, min(pos + size, pos + 40), 2))
+        pos += size
+    return starts, fields
+
+
 def structure(data: bytes, fmt: str) -> tuple[list[int], list[int]]:
+    if fmt in ("heif", "avif"):
+        return iso_fields(data)
     if fmt == "png":
         return png_fields(data)
     if fmt == "jpeg":
@@ -505,6 +568,8 @@ def test_any_bytes_after_a_magic_are_typed_errors(writer: str, tail: bytes) -> N
         "tiff": b"II*\x00",
         "tiff-tifffile": b"MM\x00*",
         "sgi": b"\x01\xda\x01\x01",
+        "heif-avif": b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+        "mpo": b"\xff\xd8\xff",
     }[writer]
     outcome(magic + tail)
 
@@ -621,7 +686,9 @@ def test_jpeg_frame_claiming_more_rows_than_its_scans_hold_is_refused(
 
 
 @fuzz_settings(100)
-@given(samples(small=True, writers=("jpeg", "png")), st.integers(4097, 65535), st.data())
+@given(
+    samples(small=True, writers=("jpeg", "png", "heif-avif")), st.integers(4097, 65535), st.data()
+)
 def test_a_header_over_the_limit_is_413_whatever_follows_it(
     sample: Sample, side: int, data: st.DataObject
 ) -> None:
@@ -631,6 +698,12 @@ def test_a_header_over_the_limit_is_413_whatever_follows_it(
         struct.pack_into(">I", raw, 16, side)
         struct.pack_into(">I", raw, 29, zlib.crc32(raw[12:29]))
         header_end = 33
+    elif sample.fmt in ("heif", "avif"):
+        side += 64  # over the coded-block slack the ispe check allows
+        at = sample.data.index(b"ispe") + 8
+        struct.pack_into(">I", raw, at, side)
+        meta = sample.data.index(b"meta") - 4
+        header_end = meta + struct.unpack_from(">I", raw, meta)[0]  # the ispe is in there
     else:
         sof = sof_position(sample.data)
         struct.pack_into(">H", raw, sof + 7, side)  # width
