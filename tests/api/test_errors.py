@@ -121,6 +121,11 @@ def test_unsupported_format_is_415(live):
     Image.new("RGB", (32, 32), "red").save(gif, "GIF")
     assert_error(post(live, {"type": 1}, gif.getvalue()), 415)
     assert_error(post(live, {"type": 1}, b"%PDF-1.7\n" + b"x" * 100), 415)
+    mp4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64)
+    message = assert_error(post(live, {"type": 1}, mp4), 415)["message"]
+    # The spec's list, then the additions (issue 18.4).
+    assert "JPEG, PNG, BMP, WebP, TIFF, SGI or camera RAW" in message
+    assert "also HEIC/HEIF and AVIF" in message
 
 
 @pytest.mark.parametrize(

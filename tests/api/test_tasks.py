@@ -8,10 +8,12 @@ import time
 from typing import Any
 
 import numpy as np
+import pillow_heif
 import pytest
 from PIL import Image
 
 from tests.conftest import LiveApp
+from tests.imaging.codec_samples import exif_block
 from tests.synth import document_scene, encode, product_scene
 
 PATH = "/api/tasks/visual/correction"
@@ -205,3 +207,23 @@ def test_product_fields_reach_the_pipeline(live, product_jpeg):
     assert data["state"] == 1
     assert data["meta"]["width"] == data["meta"]["height"]
     assert data["meta"]["format"] == "jpeg"  # opaque on white: no alpha to keep
+
+
+def test_a_phone_heic_upload_is_scanned(live):
+    """Issue 18.4: an iPhone's default format, held sideways (the irot box turns it upright)."""
+    scene, _ = document_scene(rotation=0, size=(800, 600))
+    stored = pillow_heif.from_pillow(Image.fromarray(np.ascontiguousarray(np.rot90(scene))))
+    stored.info["exif"] = exif_block(6)
+    heic = io.BytesIO()
+    stored.save(heic, quality=85)
+    response = live.client.post(
+        PATH,
+        data={"sync": "1", "type": "2"},
+        files={"image_file": ("IMG_0001.HEIC", heic.getvalue(), "image/heic")},
+        headers=live.headers(),
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    image = check_finished(live, data, 2)
+    assert data["meta"]["exif_orientation"] == 6 and data["meta"]["document"]["found"]
+    assert image.height > image.width  # the upright page, not the stored landscape

@@ -132,7 +132,7 @@ ui.original.addEventListener("error", () => {
   ui.originalFrame.hidden = true;
   ui.originalNone.hidden = false;
   ui.originalNone.textContent =
-    "This browser cannot show this file. If it is an image (TIFF, camera RAW…), the server may still read it.";
+    "This browser cannot show this file. If it is an image (TIFF, camera RAW, HEIC…), the server may still read it.";
 });
 
 function selectedType() {
