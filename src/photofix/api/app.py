@@ -61,6 +61,13 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Document scanning and product cut-outs behind a PicWish-compatible API.",
         lifespan=lifespan,
+        openapi_tags=[
+            {
+                "name": "tasks",
+                "description": "Create a task (a photo in, `X-API-KEY` header), then poll it "
+                "until `state` is 1 (done) or negative (failed).",
+            }
+        ],
         docs_url=None,  # served by photofix.api.docs, offline
         redoc_url=None,
     )

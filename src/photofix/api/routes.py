@@ -46,6 +46,7 @@ upload_router = APIRouter(route_class=KeyFirstRoute)
         },
     },
     summary="Create a visual-correction task",
+    tags=["tasks"],
 )
 async def create_task(
     request: Request,
@@ -119,6 +120,7 @@ async def create_task(
     response_model=TaskEnvelope,
     responses=QUERY_ERRORS,
     summary="Query a task",
+    tags=["tasks"],
 )
 async def get_task(request: Request, state: StateDep, key: KeyDep, task_id: str) -> Any:
     task = await anyio.to_thread.run_sync(state.service.get, key.key_id, task_id)
