@@ -184,7 +184,9 @@ def _scan(
         if lines is not None:
             lines = orientation.turn_lines(lines, rotation.clockwise, preview.shape)
         preview = geometry.rotate_clockwise(preview, rotation.clockwise)
-        skew = orientation.estimate_skew(preview, lines, models.text)
+        skew = 0.0  # a user's quad is the page as they drew it: never re-straightened
+        if options.corners is None:
+            skew = orientation.estimate_skew(preview, lines, models.text)
         if abs(skew) < MIN_DESKEW_DEGREES:
             skew = 0.0
     meta["deskew"] = round(float(skew), 2)

@@ -43,10 +43,34 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+# What the docs' CSP is known to block, so that nothing leaves this server: ReDoc's sidebar
+# always shows its maker's logo from their CDN (the bundle has no option against it; the
+# link's text stays).
+KNOWN_BLOCKED = ("https://cdn.redoc.ly/redoc/logo-mini.svg",)
+
+# The sizes the page is checked at: a laptop, and a phone (as Chromium's device toolbar has it).
+DESKTOP = (1366, 900)
+PHONE = (390, 844)
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def viewport() -> tuple[int, int]:
+    """(width, height) of the page; a test parametrizes `viewport` to run at other sizes."""
+    return (1280, 1000)
+
+
+@pytest.fixture
+def page(browser: Browser, viewport: tuple[int, int]) -> Iterator[Page]:
     """A fresh context per test: its own localStorage, downloads allowed."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    width, height = viewport
+    phone = width < 600
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        accept_downloads=True,
+        is_mobile=phone,
+        has_touch=phone,
+        device_scale_factor=2 if phone else 1,
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []
@@ -55,7 +79,10 @@ def page(browser: Browser) -> Iterator[Page]:
     page.on(
         "console",
         lambda message: (
-            errors.append(message.text) if "Content Security Policy" in message.text else None
+            errors.append(message.text)
+            if "Content Security Policy" in message.text
+            and not any(known in message.text for known in KNOWN_BLOCKED)
+            else None
         ),
     )
     yield page

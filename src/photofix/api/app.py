@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from photofix import __version__, metrics
 from photofix.api.deps import AppState
+from photofix.api.docs import install_docs
 from photofix.api.envelope import error_response, install_error_handlers
 from photofix.api.playground import router as playground_router
 from photofix.api.ratelimit import RateLimiter
@@ -60,6 +61,15 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Document scanning and product cut-outs behind a PicWish-compatible API.",
         lifespan=lifespan,
+        openapi_tags=[
+            {
+                "name": "tasks",
+                "description": "Create a task (a photo in, `X-API-KEY` header), then poll it "
+                "until `state` is 1 (done) or negative (failed).",
+            }
+        ],
+        docs_url=None,  # served by photofix.api.docs, offline
+        redoc_url=None,
     )
     install_error_handlers(app)
     max_body = settings.max_image_bytes + FORM_OVERHEAD
@@ -69,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(upload_router, max_body_size=max_body)
     app.include_router(router)
     app.include_router(playground_router)
+    install_docs(app)
     return app
 
 

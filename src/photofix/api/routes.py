@@ -14,7 +14,8 @@ from photofix import fetch, metrics
 from photofix.api.deps import AppState, KeyDep, KeyFirstRoute, StateDep
 from photofix.api.envelope import envelope, error_response
 from photofix.api.schemas import (
-    ERROR_RESPONSES,
+    CREATE_ERRORS,
+    QUERY_ERRORS,
     CreatedEnvelope,
     TaskEnvelope,
     task_data,
@@ -37,7 +38,7 @@ upload_router = APIRouter(route_class=KeyFirstRoute)
     TASKS_PATH,
     response_model=CreatedEnvelope,
     responses={
-        **ERROR_RESPONSES,
+        **CREATE_ERRORS,
         200: {
             "description": "async: the task id; sync: the task (or, with return_type 3, the "
             "image bytes with X-Task-* headers)",
@@ -45,6 +46,7 @@ upload_router = APIRouter(route_class=KeyFirstRoute)
         },
     },
     summary="Create a visual-correction task",
+    tags=["tasks"],
 )
 async def create_task(
     request: Request,
@@ -116,8 +118,9 @@ async def create_task(
 @router.get(
     TASKS_PATH + "/{task_id}",
     response_model=TaskEnvelope,
-    responses=ERROR_RESPONSES,
+    responses=QUERY_ERRORS,
     summary="Query a task",
+    tags=["tasks"],
 )
 async def get_task(request: Request, state: StateDep, key: KeyDep, task_id: str) -> Any:
     task = await anyio.to_thread.run_sync(state.service.get, key.key_id, task_id)

@@ -166,3 +166,26 @@ export function decodeImage(base64, metaFormat) {
   else if (raw.startsWith("RIFF") && raw.slice(8, 12) === "WEBP") format = "webp";
   return { blob: new Blob([bytes], { type: `image/${format}` }), extension: format === "jpeg" ? "jpg" : format };
 }
+
+// What the server reads, by magic bytes (imaging/codec/sniff.py): a file that is none of these
+// is refused in the page at once, before anything is sent.
+const RAW_NAMES = /\.(dng|cr2|cr3|nef|arw|orf|rw2|raf)$/i;
+const KNOWN_OTHERS = [["GIF8", "a GIF"], ["%PDF", "a PDF"], ["<svg", "an SVG"], ["<?xml", "an SVG or XML file"], ["8BPS", "a Photoshop file"]];
+
+/** null when `file` looks like an image the server reads, else a sentence saying what it is. */
+export async function notAnImage(file) {
+  if (!file.size) return `“${file.name}” is empty.`;
+  const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+  const text = String.fromCharCode(...head);
+  const starts = (...bytes) => bytes.every((byte, i) => head[i] === byte);
+  const known =
+    starts(0xff, 0xd8, 0xff) || starts(0x89, 0x50, 0x4e, 0x47) || // JPEG, PNG
+    (text.startsWith("RIFF") && text.slice(8, 12) === "WEBP") || text.startsWith("BM") ||
+    starts(0x01, 0xda) || ["II*\0", "MM\0*", "II+\0", "MM\0+"].includes(text.slice(0, 4)) || // SGI, TIFF
+    ["IIRO", "IIRS", "MMOR", "IIU\0", "FUJI"].includes(text.slice(0, 4)) || text.slice(4, 12) === "ftypcrx ";
+  if (known || RAW_NAMES.test(file.name)) return null; // camera RAW: the server decides
+  const other = KNOWN_OTHERS.find(([magic]) => text.startsWith(magic))?.[1];
+  const what = other ?? (file.type.startsWith("text/") || /\.(txt|md|csv|json|log)$/i.test(file.name)
+    ? "a text file" : file.type ? `a ${file.type} file` : "not a photo");
+  return `“${file.name}” is ${what}. Choose a JPEG, PNG, WebP, TIFF, BMP, SGI or camera RAW photo.`;
+}

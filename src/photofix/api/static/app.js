@@ -1,5 +1,6 @@
 // The playground page: pick a photo, run a task through the public API, show and compare.
-import { PlaygroundError, decodeImage, describeState, runTask } from "./api.js";
+import { PlaygroundError, decodeImage, describeState, notAnImage, runTask } from "./api.js";
+import { drawSameRegion, outputToInput } from "./compare.js";
 import { CornerEditor } from "./corners.js";
 
 const $ = (id) => document.getElementById(id);
@@ -10,7 +11,7 @@ const CUTOUT = 4;
 const SLUGS = ["scan", "enhanced", "scan-enhanced", "crop", "cutout"];
 
 const ui = {
-  key: $("api-key"), forgetKey: $("forget-key"),
+  key: $("api-key"), forgetKey: $("forget-key"), keyPrompt: $("key-prompt"),
   form: $("job"), drop: $("drop"), file: $("file"), fileName: $("file-name"), url: $("image-url"),
   format: $("format"), enhance: $("enhance"), enhanceField: $("enhance-field"), go: $("go"),
   keepShadow: $("keep-shadow"), shadowField: $("shadow-field"),
@@ -20,7 +21,8 @@ const ui = {
   originalNone: $("original-none"), overlay: $("overlay"),
   cornerTools: $("corner-tools"), cornerHint: $("corner-hint"),
   applyCorners: $("apply-corners"), resetCorners: $("reset-corners"),
-  result: $("result"), resultNone: $("result-none"), meta: $("meta"), download: $("download"),
+  result: $("result"), resultNone: $("result-none"), resultHeading: $("result-heading"),
+  meta: $("meta"), download: $("download"),
   bgTools: $("bg-tools"), bgColor: $("bg-color"),
   comparePanel: $("compare-panel"), compare: $("compare"), compareRange: $("compare-range"),
   compareBefore: $("compare-before"), compareAfter: $("compare-after"),
@@ -49,7 +51,10 @@ function storage() {
   }
 }
 ui.key.value = storage()?.getItem(KEY_STORAGE) ?? "";
-ui.key.addEventListener("input", () => storage()?.setItem(KEY_STORAGE, ui.key.value.trim()));
+ui.key.addEventListener("input", () => {
+  storage()?.setItem(KEY_STORAGE, ui.key.value.trim());
+  ui.keyPrompt.hidden = true;
+});
 ui.forgetKey.addEventListener("click", () => {
   storage()?.removeItem(KEY_STORAGE);
   ui.key.value = "";
@@ -57,9 +62,19 @@ ui.forgetKey.addEventListener("click", () => {
 });
 
 // --- choosing the source ------------------------------------------------------------------------
-function setFile(file) {
+async function setFile(file) {
   if (!file) return;
   abortRun();
+  const refused = await notAnImage(file);
+  if (refused) {
+    forgetSource();
+    ui.fileName.textContent = "";
+    resetResult();
+    ui.results.hidden = true;
+    showMessage("This file is not a photo", refused);
+    reveal(ui.message);
+    return;
+  }
   if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
   state.source = { file, name: file.name || "photo" };
   state.originalUrl = URL.createObjectURL(file);
@@ -71,14 +86,19 @@ function setFile(file) {
   resetResult();
 }
 
+function forgetSource() {
+  if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
+  state.originalUrl = null;
+  state.source = null;
+  ui.original.removeAttribute("src");
+}
+
 function setUrl(url) {
   abortRun();
   ui.file.value = "";
   ui.fileName.textContent = "";
-  if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
-  state.originalUrl = null;
+  forgetSource();
   state.source = url ? { url, name: urlName(url) } : null;
-  ui.original.removeAttribute("src");
   ui.originalFrame.hidden = true;
   ui.originalNone.hidden = false;
   ui.originalNone.textContent = "The server downloads the URL itself, so there is no original to show here.";
@@ -142,7 +162,14 @@ function updateOptions() {
   ui.enhanceField.hidden = !ENHANCE_TYPES.has(selectedType());
   ui.shadowField.hidden = selectedType() !== CUTOUT;
 }
-ui.form.addEventListener("change", updateOptions);
+ui.form.addEventListener("change", (event) => {
+  updateOptions();
+  // Another type, another result: the one shown was made for the old type.
+  if (event.target.name === "type" && state.resultUrl) {
+    abortRun();
+    resetResult();
+  }
+});
 updateOptions();
 
 // --- running a task -----------------------------------------------------------------------------
@@ -166,12 +193,17 @@ function abortRun() {
 async function run(type, corners) {
   const key = ui.key.value.trim();
   if (!key) {
-    showMessage("An API key is needed", "Type it in the box at the top; it is kept in this browser.", "info");
-    ui.key.focus();
+    // Said beside the key box, which is at the top: on a phone a message below the form
+    // and the box could not both be in view.
+    hideMessage();
+    ui.keyPrompt.hidden = false;
+    ui.key.focus({ preventScroll: true });
+    window.scrollTo({ top: 0 });
     return;
   }
   if (!state.source) {
     showMessage("Nothing to process yet", "Drop or choose a photo, or paste an image URL.", "info");
+    reveal(ui.message);
     return;
   }
   const form = new FormData();
@@ -189,27 +221,33 @@ async function run(type, corners) {
   state.controller = controller;
   hideMessage();
   setBusy(true);
-  setStatus("running", 0, corners ? "Uploading with your corners…" : "Uploading…");
+  clearShownResult();
+  const progress = new Progress();
+  progress.stage(0, corners ? "Uploading with your corners" : "Uploading");
+  reveal(ui.status);
   const started = performance.now();
   try {
     const data = await runTask(form, {
       key,
       signal: controller.signal,
-      onProgress: (task) => {
-        const percent = task.progress ?? 0;
-        setStatus("running", percent, `${describeState(task.state)}… ${percent} %`);
-      },
+      onProgress: (task) => progress.stage(task.progress ?? 0, describeState(task.state)),
       onRetry: (status, seconds) => {
         const why = status === 429 ? "Rate limited" : "The server is busy";
-        setStatus("running", 0, `${why} (HTTP ${status}): retrying in ${Math.ceil(seconds)} s, as it asked…`);
+        progress.stage(0, `${why} (HTTP ${status}): retrying in ${Math.ceil(seconds)} s, as it asked`);
       },
     });
-    showResult(data, type, Boolean(corners));
+    progress.stop();
+    await showResult(data, type, Boolean(corners));
+    if (controller.signal.aborted) return;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     setStatus("done", 100, `Done in ${seconds} s`);
+    reveal(ui.status);
+    ui.resultHeading.focus({ preventScroll: true }); // the result is what the page is about now
   } catch (error) {
+    progress.stop();
     if (controller.signal.aborted) return; // a newer task took over
     showError(error);
+    reveal(ui.message);
   } finally {
     if (state.controller === controller) {
       state.controller = null;
@@ -218,10 +256,50 @@ async function run(type, corners) {
   }
 }
 
+/** Scroll `element` to the top of the view (the status, the message, and under them the
+ * result): on a phone they are below the form, and Go must visibly do something. */
+function reveal(element) {
+  element.scrollIntoView({ block: "start" });
+}
+
+/** The progress bar moves steadily: the server reports few steps (0, 5, 30, 100), so the bar
+ * creeps on between them towards the next, never past 95 % before the task is done. */
+class Progress {
+  constructor() {
+    this.shown = 0;
+    this.floor = 0;
+    this.label = "";
+    this.timer = setInterval(() => this.#tick(), 250);
+  }
+
+  stage(percent, label) {
+    this.floor = Math.max(this.floor, percent);
+    this.label = label;
+    this.shown = Math.max(this.shown, this.floor);
+    this.#draw();
+  }
+
+  stop() {
+    clearInterval(this.timer);
+  }
+
+  #tick() {
+    const ceiling = Math.min(95, this.floor + 60);
+    this.shown += (ceiling - this.shown) * 0.04;
+    this.#draw();
+  }
+
+  #draw() {
+    setStatus("running", Math.round(this.shown), `${this.label}…`);
+  }
+}
+
 function setBusy(busy) {
   ui.go.disabled = busy;
   ui.applyCorners.disabled = busy;
   ui.go.textContent = busy ? "Working…" : "Go";
+  ui.resultNone.textContent = busy ? "Working on it…" : "Press Go to see the result.";
+  ui.resultNone.classList.toggle("busy", busy);
 }
 
 function setStatus(name, percent, text) {
@@ -244,16 +322,29 @@ function hideMessage() {
 function showError(error) {
   if (error instanceof PlaygroundError) showMessage(error.title, error.detail);
   else showMessage("Something went wrong in this page", String(error?.message ?? error));
+  // The message says it in words; the code is kept for whoever inspects the page.
   const code = error?.status ? `HTTP ${error.status}` : error?.state != null ? `state ${error.state}` : "";
-  setStatus("error", 100, code ? `Failed (${code})` : "Failed");
+  ui.message.dataset.code = code;
+  setStatus("error", 100, "");
+  ui.status.hidden = true;
 }
 
 // --- showing the result -------------------------------------------------------------------------
 function resetResult() {
-  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
-  state.resultUrl = null;
+  clearShownResult();
   state.detected = null;
   ui.results.hidden = false;
+  editor.set(null);
+  ui.cornerTools.hidden = true;
+  ui.status.hidden = true;
+  ui.status.dataset.state = "idle";
+  hideMessage();
+}
+
+/** Take the last result off the page (a new task is on its way, or the type changed). */
+function clearShownResult() {
+  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+  state.resultUrl = null;
   ui.result.hidden = true;
   ui.result.removeAttribute("src");
   ui.resultNone.hidden = false;
@@ -262,21 +353,17 @@ function resetResult() {
   ui.download.classList.add("disabled");
   ui.download.setAttribute("aria-disabled", "true");
   ui.bgTools.hidden = true;
-  ui.cornerTools.hidden = true;
   ui.comparePanel.hidden = true;
-  editor.set(null);
-  ui.status.hidden = true;
-  ui.status.dataset.state = "idle";
-  hideMessage();
 }
 
-function showResult(data, type, withCorners) {
+async function showResult(data, type, withCorners) {
   const meta = data.meta ?? {};
   const { blob, extension } = decodeImage(data.image, meta.format);
   if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
   state.resultUrl = URL.createObjectURL(blob);
   state.lastType = type;
   ui.result.src = state.resultUrl;
+  await ui.result.decode().catch(() => {}); // its size is known before the page scrolls to it
   ui.result.hidden = false;
   ui.resultNone.hidden = true;
   ui.result.dataset.type = String(type);
@@ -309,10 +396,27 @@ function showResult(data, type, withCorners) {
 
   const comparable = Boolean(state.originalUrl) && !ui.originalFrame.hidden;
   ui.comparePanel.hidden = !comparable;
-  if (comparable) {
-    ui.compareBefore.src = state.originalUrl;
-    ui.compareAfter.src = state.resultUrl;
+  if (comparable) showComparison(meta, type);
+}
+
+/** Before / after of the same region: the photo cut and warped as the result was. */
+function showComparison(meta, type) {
+  const input = [ui.original.naturalWidth, ui.original.naturalHeight];
+  const output = [ui.result.naturalWidth, ui.result.naturalHeight];
+  if (!input[0] || !output[0]) {
+    ui.comparePanel.hidden = true;
+    return;
   }
+  const before = drawSameRegion(ui.original, outputToInput(meta, type, input, output), output);
+  before.id = "compare-before";
+  for (const name of ["role", "aria-label"]) before.setAttribute(name, ui.compareBefore.getAttribute(name));
+  ui.compareBefore.replaceWith(before);
+  ui.compareBefore = before;
+  ui.compareAfter.src = state.resultUrl;
+  ui.compareRange.value = "50"; // each result starts from the middle
+  ui.compare.style.setProperty("--split", "50%");
+  // The box has the result's shape, so the two halves are laid out pixel for pixel alike.
+  ui.compare.style.setProperty("--ratio", String(output[0] / output[1]));
 }
 
 function summary(meta, data, extension) {

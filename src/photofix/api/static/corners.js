@@ -3,7 +3,8 @@
 // the browser applies to the <img> too).
 const SVG = "http://www.w3.org/2000/svg";
 const NAMES = ["Top-left", "Top-right", "Bottom-right", "Bottom-left"];
-const HANDLE_RADIUS = 9; // screen pixels
+const DOT_RADIUS = 9; // screen pixels: what is seen
+const HANDLE_RADIUS = 24; // screen pixels: what a finger can hit (48 px across, over 44)
 
 export class CornerEditor {
   constructor(svg, image, { onChange } = {}) {
@@ -14,6 +15,7 @@ export class CornerEditor {
     this.dragging = -1;
     this.quad = this.#element("polygon", { class: "quad" });
     this.line = this.#element("polygon", { class: "quad-line" });
+    this.dots = NAMES.map(() => this.#element("circle", { class: "dot", "aria-hidden": "true" }));
     this.handles = NAMES.map((name, index) => {
       const handle = this.#element("circle", {
         class: "handle", tabindex: "0", role: "button",
@@ -68,6 +70,11 @@ export class CornerEditor {
       handle.setAttribute("cx", String(x));
       handle.setAttribute("cy", String(y));
       handle.setAttribute("r", String((HANDLE_RADIUS * width) / shown));
+      const dot = this.dots[index];
+      dot.setAttribute("cx", String(x));
+      dot.setAttribute("cy", String(y));
+      dot.setAttribute("r", String((DOT_RADIUS * width) / shown));
+      dot.classList.toggle("dragging", index === this.dragging);
     });
   }
 
@@ -83,6 +90,7 @@ export class CornerEditor {
     event.preventDefault();
     this.dragging = index;
     this.handles[index].classList.add("dragging");
+    this.#draw();
     this.svg.setPointerCapture(event.pointerId);
   }
 
@@ -96,6 +104,7 @@ export class CornerEditor {
     if (this.dragging < 0) return;
     this.handles[this.dragging].classList.remove("dragging");
     this.dragging = -1;
+    this.#draw();
     this.onChange?.();
   }
 
